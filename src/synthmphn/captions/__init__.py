@@ -1,0 +1,1 @@
+"""Caption stage: concept bank, caption backends (grammar, transformers, openai), hard-negative checks."""

@@ -1,0 +1,181 @@
+"""Thin command line: parse, load config, call one function per stage.
+
+    synthmphn build    CONFIG [key.sub=value ...]   captions -> images -> shards
+    synthmphn train    CONFIG [overrides] [--resume]
+    synthmphn eval     RUN [overrides]               metrics JSON + plots in RUN/eval
+    synthmphn report   RUN [RUN ...] [--out FILE]    one HTML file + markdown table
+    synthmphn pipeline CONFIG [overrides]           build -> train -> eval -> report
+    synthmphn simulate [CONFIG] [overrides]          the theory paper's simulation
+    synthmphn recaption IN OUT [CONFIG] [overrides]  recaption shards with a captioner + CLIP filter
+    synthmphn experiment SPEC [--jobs N]             a grid of runs differing in one factor
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from synthmphn.config import ConfigError, RunConfig, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Synthetic multi-positive / hard-negative CLIP toolkit.")
+
+ConfigArg = Annotated[Path | None, typer.Argument(help="YAML run config (defaults when omitted).")]
+OverridesArg = Annotated[list[str] | None, typer.Argument(help="Overrides like images.size=32.")]
+
+
+def _load(config: Path | None, overrides: list[str] | None) -> RunConfig:
+    try:
+        return load_config(config, overrides or [])
+    except ConfigError as err:
+        typer.secho(f"config error:\n{err}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run_config_of(run_dir: Path, overrides: list[str] | None) -> RunConfig:
+    """The resolved config a run was made with (RUN/config.yaml), plus overrides."""
+    path = run_dir / "config.yaml"
+    if not path.exists():
+        typer.secho(f"{run_dir}: not a run folder (no config.yaml)", fg="red", err=True)
+        raise typer.Exit(2)
+    cfg = _load(path, [*(overrides or []), f"output.dir={run_dir}"])
+    return cfg
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg="red", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def build(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
+    """Build the SynthMPHN dataset: captions, hard negatives, images from the pool, WebDataset shards."""
+    from synthmphn.build import run_build
+
+    cfg = _load(config, overrides)
+    try:
+        out = run_build(cfg)
+    except (ValueError, FileNotFoundError, PermissionError, KeyError, OSError) as err:
+        _fail(err)
+    typer.echo(f"dataset: {out}")
+
+
+@app.command()
+def train(
+    config: ConfigArg = None,
+    overrides: OverridesArg = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint.")] = False,
+) -> None:
+    """Train a CLIP model on a built dataset (single process, or under torchrun for DDP)."""
+    from synthmphn.train.loop import run_training
+
+    cfg = _load(config, overrides)
+    try:
+        out = run_training(cfg, resume=resume)
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as err:
+        _fail(err)
+    typer.echo(f"run: {out}")
+
+
+@app.command("eval")
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="Run folder (output.dir of a trained run).")],
+    overrides: OverridesArg = None,
+) -> None:
+    """Evaluate a trained run: zero-shot (real digits), retrieval, compositional, probe, diagnostics."""
+    from synthmphn.eval.runner import run_eval
+
+    cfg = _run_config_of(run, overrides)
+    try:
+        out = run_eval(cfg)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        _fail(err)
+    typer.echo(f"metrics: {out}")
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders to compare side by side.")],
+    out: Annotated[Path | None, typer.Option(help="HTML file to write (default: first run's report.html).")] = None,
+) -> None:
+    """Write one self-contained HTML report (plots embedded) and a markdown table comparing runs."""
+    from synthmphn.report.html import write_report
+
+    try:
+        path = write_report(runs, out)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(err)
+    typer.echo(f"report: {path}")
+
+
+@app.command()
+def pipeline(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
+    """build -> train -> eval -> report on one config; prints where the report is."""
+    from synthmphn.build import run_build
+    from synthmphn.eval.runner import run_eval
+    from synthmphn.report.html import write_report
+    from synthmphn.train.loop import run_training
+
+    cfg = _load(config, overrides)
+    try:
+        typer.echo(f"[1/4] build -> {run_build(cfg)}")
+        typer.echo(f"[2/4] train -> {run_training(cfg, resume=True)}")
+        typer.echo(f"[3/4] eval  -> {run_eval(cfg)}")
+        path = write_report([cfg.output.dir], None)
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError, OSError) as err:
+        _fail(err)
+    typer.echo(f"[4/4] report -> {path}")
+    typer.secho(f"Report: {path.resolve()}", fg="green")
+
+
+@app.command()
+def simulate(
+    config: ConfigArg = None,
+    overrides: OverridesArg = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: <output.dir>/simulate).")] = None,
+) -> None:
+    """The theory paper's simulation: raw vs recaptioned training over a sweep of misalignment p."""
+    from synthmphn.theory.simulate import run_simulation
+
+    cfg = _load(config, overrides)
+    path = run_simulation(cfg.simulate, out or cfg.output.dir / "simulate", seed=cfg.seed)
+    typer.echo(f"simulation: {path}")
+
+
+@app.command()
+def recaption(
+    src: Annotated[Path, typer.Argument(help="Dataset folder to read (with manifest).")],
+    dst: Annotated[Path, typer.Argument(help="Dataset folder to write.")],
+    config: ConfigArg = None,
+    overrides: OverridesArg = None,
+) -> None:
+    """Recaption shards with a captioner trained/loaded per config, keeping captions a CLIP filter prefers."""
+    from synthmphn.recaption.pipeline import run_recaption
+
+    cfg = _load(config, overrides)
+    try:
+        path = run_recaption(src, dst, cfg)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        _fail(err)
+    typer.echo(f"recaptioned: {path}")
+
+
+@app.command()
+def experiment(
+    spec: Annotated[Path, typer.Argument(help="Experiment YAML: base config, variants, seeds.")],
+    jobs: Annotated[int, typer.Option(help="Runs in parallel processes.")] = 1,
+) -> None:
+    """Run a grid of (variant, seed) runs sharing datasets; write a results table and report."""
+    from synthmphn.experiment import run_experiment
+
+    try:
+        path = run_experiment(spec, jobs=jobs)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        _fail(err)
+    typer.echo(f"results: {path}")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app(sys.argv[1:])

@@ -1,0 +1,312 @@
+"""Pydantic configs for every stage; a run is one YAML file plus `key.sub=value` overrides.
+
+Layout of a run folder (`output.dir`):
+    dataset/   shards + manifest written by `build`
+    train/     checkpoints, metrics.jsonl, TensorBoard logs written by `train`
+    eval/      metrics.json and plots written by `eval`
+    report.html, report.md written by `report`
+Every stage also writes its resolved config and run_info.json (versions, git commit, seed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class StrictModel(BaseModel):
+    """Base for configs: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# ----------------------------------------------------------------------------- build (captions/images/shards)
+
+
+class OutputConfig(StrictModel):
+    dir: Path = Path("runs/quickstart")
+
+
+class CaptionsConfig(StrictModel):
+    """Caption stage: which backend writes base captions and their hard negatives."""
+
+    backend: str = "grammar"
+    n_groups: int = Field(2000, ge=1)
+    negatives_per_caption: int = Field(1, ge=0)
+    # Edit kinds a negative may use: "subject" or attribute names from the concept bank.
+    negative_kinds: list[str] = ["subject", "colour", "size", "position", "count", "texture", "background"]
+    # Restrict the concept bank (None = every subject / category of the bank).
+    subjects: list[str] | None = None
+    categories: list[str] | None = None
+    concepts_file: Path | None = None
+    # LLM backends (transformers / openai)
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    batch_size: int = Field(8, ge=1)
+    max_new_tokens: int = Field(96, ge=1)
+    temperature: float = Field(0.7, ge=0.0)
+    max_retries: int = Field(3, ge=0)
+    concurrency: int = Field(4, ge=1)
+    timeout_s: float = Field(60.0, gt=0)
+    cache_dir: Path | None = None
+
+
+class DiffusersConfig(StrictModel):
+    steps: int = Field(25, ge=1)
+    guidance: float = 7.5
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    device: str = "cpu"
+    batch_size: int = Field(4, ge=1)
+    negative_prompt: str | None = None
+
+
+class ImagesConfig(StrictModel):
+    """Image stage: the generator pool and how its members share the image budget."""
+
+    pool: list[str] = [
+        "procedural:flat", "procedural:sketch", "procedural:photo", "procedural:pixel", "procedural:painterly",
+    ]
+    strategy: Literal["single", "msm-random", "msm-all"] = "msm-all"
+    per_caption: int = Field(5, ge=1)
+    size: int = Field(64, ge=8)
+    format: Literal["png", "jpg"] = "png"
+    # Style never used for training: the held-out-style test split is rendered with it.
+    heldout_style: str | None = "procedural:mosaic"
+    diffusers: DiffusersConfig = DiffusersConfig()
+    workers: int = Field(1, ge=1)
+    engine: Literal["local", "ray"] = "local"
+
+    @field_validator("pool")
+    @classmethod
+    def _pool_not_empty(cls, pool: list[str]) -> list[str]:
+        if not pool:
+            raise ValueError("images.pool must name at least one generator")
+        if len(set(pool)) != len(pool):
+            raise ValueError(f"images.pool has duplicates: {pool}")
+        return pool
+
+
+class ShardsConfig(StrictModel):
+    groups_per_shard: int = Field(250, ge=1)
+
+
+class SplitsConfig(StrictModel):
+    """Held-out groups written by `build` next to the training shards (never trained on)."""
+
+    heldout_groups: int = Field(200, ge=0)
+    heldout_style_groups: int = Field(200, ge=0)
+
+
+# ----------------------------------------------------------------------------- train
+
+
+class ScheduleConfig(StrictModel):
+    """Hard-negative curriculum p(t): fraction of batch slots holding a base+HN pair at progress t."""
+
+    name: str = "constant"
+    p_max: float = Field(0.5, ge=0.0, le=0.5)
+    warmup: float = Field(0.0, ge=0.0, le=1.0)
+    steps: int = Field(4, ge=1)  # number of plateaus for the `step` schedule
+
+
+class ModelConfig(StrictModel):
+    name: str = "synth-tiny-vit"
+    pretrained: str | None = None
+
+
+class TrainConfig(StrictModel):
+    """Training stage: model, objective, batches, optimiser and checkpoints."""
+
+    data: Path | None = None  # default: <output.dir>/dataset
+    model: ModelConfig = ModelConfig()
+    loss: str = "mpclip"
+    loss_options: dict[str, float] = {}
+    images_per_caption: int = Field(1, ge=1)
+    batch_size: int = Field(128, ge=2)
+    hn_schedule: ScheduleConfig = ScheduleConfig()
+    epochs: float | None = Field(None, gt=0)
+    steps: int | None = Field(None, ge=1)
+    lr: float = Field(5e-4, gt=0)
+    weight_decay: float = Field(0.1, ge=0)
+    warmup_steps: int = Field(50, ge=0)
+    grad_clip: float | None = 1.0
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    accum_steps: int = Field(1, ge=1)
+    checkpoint_every: int = Field(200, ge=1)
+    log_every: int = Field(10, ge=1)
+    workers: int = Field(1, ge=0)
+    device: str = "cpu"
+    augment: bool = True
+    threads: int | None = None
+
+    @model_validator(mode="after")
+    def _length_given(self) -> TrainConfig:
+        if self.epochs is None and self.steps is None:
+            raise ValueError("train: set train.epochs or train.steps")
+        return self
+
+
+# ----------------------------------------------------------------------------- eval / report
+
+
+class UserDatasetConfig(StrictModel):
+    """A user's zero-shot / probe dataset: ImageFolder dir, WebDataset shards or CSV (path,label)."""
+
+    name: str
+    kind: Literal["imagefolder", "webdataset", "csv"]
+    path: Path
+    classnames: Path | None = None  # one class name per line
+    templates: Path | None = None  # one template per line with {c}
+
+
+class EvalConfig(StrictModel):
+    tasks: list[str] = ["zeroshot", "retrieval", "compositional", "linear_probe", "diagnostics", "generators"]
+    checkpoint: str = "last"
+    datasets: list[UserDatasetConfig] = []
+    sugarcrepe: list[Path] = []  # SugarCrepe-format JSON files
+    sugarcrepe_images: Path | None = None
+    batch_size: int = Field(256, ge=1)
+    tsne_points: int = Field(1000, ge=10)
+    device: str = "cpu"
+
+
+# ----------------------------------------------------------------------------- theory / recaption
+
+
+class SimulateConfig(StrictModel):
+    """The theory paper's simulation (SPEC §5); defaults are the paper's."""
+
+    ps: list[float] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]
+    seeds: list[int] = [0, 1, 2]
+    dim: int = 2500
+    n_features: int = 50
+    neurons: int = 80
+    sparsity: float = 0.1
+    n_web: int = 5000
+    n_clean: int = 50
+    epochs: int = 30
+    batch_size: int = 500
+    lr: float = 3e-3
+    tau: float = 0.1
+    weight_decay: float = 1e-3
+    filter_ratio: float = 1.2
+    n_test: int = 1000
+    tsne_p: float = 0.3
+    device: str = "cpu"
+
+
+class RecaptionConfig(StrictModel):
+    captioner: str = "embedded"
+    model: str | None = None  # transformers captioner path
+    clean_groups: int = Field(200, ge=1)
+    alpha: float = Field(1.0, gt=0)  # replace when score(new) >= alpha * score(old)
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(64, ge=1)
+    scorer_checkpoint: Path | None = None
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+class RunConfig(StrictModel):
+    """One run: every stage's config; each stage reads its own section."""
+
+    seed: int = 0
+    output: OutputConfig = OutputConfig()
+    captions: CaptionsConfig = CaptionsConfig()
+    images: ImagesConfig = ImagesConfig()
+    shards: ShardsConfig = ShardsConfig()
+    splits: SplitsConfig = SplitsConfig()
+    train: TrainConfig = TrainConfig(steps=1000)
+    eval: EvalConfig = EvalConfig()
+    simulate: SimulateConfig = SimulateConfig()
+    recaption: RecaptionConfig = RecaptionConfig()
+
+    @property
+    def dataset_dir(self) -> Path:
+        """Where `build` writes and `train` reads (train.data overrides)."""
+        return self.train.data if self.train.data is not None else self.output.dir / "dataset"
+
+    @property
+    def train_dir(self) -> Path:
+        return self.output.dir / "train"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.output.dir / "eval"
+
+
+class ConfigError(ValueError):
+    """A config file or override is wrong; the message names the file and field."""
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Splits `a.b.c=value` into (['a','b','c'], value); the value is parsed as YAML (lists, numbers...)."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key.sub=value")
+    key, raw = text.split("=", 1)
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"override {text!r} has an empty key part")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError as err:
+        raise ConfigError(f"override {text!r}: value is not valid YAML ({err})") from None
+    return key.split("."), value
+
+
+def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
+    """Sets tree[path[0]]...[path[-1]] = value, creating intermediate mappings."""
+    node = tree
+    for part in path[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {'.'.join(path)}: {part!r} is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    """Reads a YAML run config (or defaults when `path` is None), applies overrides, validates.
+
+    Errors name the file and the dotted field, e.g. ``configs/x.yaml: images.size: Input should be ...``.
+    """
+    tree: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML ({err})") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: top level must be a mapping of sections")
+        tree = loaded or {}
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        apply_override(tree, keys, value)
+    return validate_config(tree, source)
+
+
+def validate_config(tree: dict[str, Any], source: str = "config") -> RunConfig:
+    """Validates a config mapping, turning pydantic errors into one message per wrong field."""
+    try:
+        return RunConfig.model_validate(tree)
+    except ValidationError as err:
+        lines = []
+        for item in err.errors():
+            field = ".".join(str(p) for p in item["loc"]) or "(top level)"
+            lines.append(f"{source}: {field}: {item['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def config_to_dict(config: BaseModel) -> dict[str, Any]:
+    """A JSON/YAML-safe dict of a config (paths as strings), for writing next to outputs."""
+    return config.model_dump(mode="json")

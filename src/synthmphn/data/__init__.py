@@ -1,0 +1,1 @@
+"""Shared records, WebDataset shards, manifests, batch sampling and hard-negative schedules."""

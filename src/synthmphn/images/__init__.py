@@ -1,0 +1,1 @@
+"""Image stage: generator protocol, procedural styles, diffusers backend, MSM pool strategies."""
