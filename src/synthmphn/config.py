@@ -128,8 +128,9 @@ class TrainConfig(StrictModel):
     images_per_caption: int = Field(1, ge=1)
     batch_size: int = Field(128, ge=2)
     hn_schedule: ScheduleConfig = ScheduleConfig()
+    # Length of the run: `epochs` (fractional allowed) when set, else `steps` optimiser steps.
     epochs: float | None = Field(None, gt=0)
-    steps: int | None = Field(None, ge=1)
+    steps: int | None = Field(1000, ge=1)
     lr: float = Field(5e-4, gt=0)
     weight_decay: float = Field(0.1, ge=0)
     warmup_steps: int = Field(50, ge=0)
@@ -146,7 +147,7 @@ class TrainConfig(StrictModel):
     @model_validator(mode="after")
     def _length_given(self) -> TrainConfig:
         if self.epochs is None and self.steps is None:
-            raise ValueError("train: set train.epochs or train.steps")
+            raise ValueError("set train.epochs or train.steps")
         return self
 
 
@@ -221,7 +222,7 @@ class RunConfig(StrictModel):
     images: ImagesConfig = ImagesConfig()
     shards: ShardsConfig = ShardsConfig()
     splits: SplitsConfig = SplitsConfig()
-    train: TrainConfig = TrainConfig(steps=1000)
+    train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
     simulate: SimulateConfig = SimulateConfig()
     recaption: RecaptionConfig = RecaptionConfig()
