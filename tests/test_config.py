@@ -18,7 +18,9 @@ def test_overrides_parse_yaml_values():
 
 def test_yaml_then_overrides(tmp_path: Path):
     path = tmp_path / "run.yaml"
-    path.write_text("seed: 3\nimages:\n  size: 48\n  strategy: single\n  pool: [procedural:flat]\n  per_caption: 2\n")
+    path.write_text(
+        "seed: 3\nimages:\n  size: 48\n  strategy: single\n  pool: [procedural:flat]\n  per_caption: 2\n"
+    )
     cfg = load_config(path, ["images.size=32", "train.loss=clip"])
     assert cfg.seed == 3
     assert cfg.images.size == 32

@@ -1,13 +1,13 @@
 """Thin command line: parse, load config, call one function per stage.
 
-    synthmphn build    CONFIG [key.sub=value ...]   captions -> images -> shards
-    synthmphn train    CONFIG [overrides] [--resume]
-    synthmphn eval     RUN [overrides]               metrics JSON + plots in RUN/eval
-    synthmphn report   RUN [RUN ...] [--out FILE]    one HTML file + markdown table
-    synthmphn pipeline CONFIG [overrides]           build -> train -> eval -> report
-    synthmphn simulate [CONFIG] [overrides]          the theory paper's simulation
-    synthmphn recaption IN OUT [CONFIG] [overrides]  recaption shards with a captioner + CLIP filter
-    synthmphn experiment SPEC [--jobs N]             a grid of runs differing in one factor
+synthmphn build    CONFIG [key.sub=value ...]   captions -> images -> shards
+synthmphn train    CONFIG [overrides] [--resume]
+synthmphn eval     RUN [overrides]               metrics JSON + plots in RUN/eval
+synthmphn report   RUN [RUN ...] [--out FILE]    one HTML file + markdown table
+synthmphn pipeline CONFIG [overrides]           build -> train -> eval -> report
+synthmphn simulate [CONFIG] [overrides]          the theory paper's simulation
+synthmphn recaption IN OUT [CONFIG] [overrides]  recaption shards with a captioner + CLIP filter
+synthmphn experiment SPEC [--jobs N]             a grid of runs differing in one factor
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import typer
 
 from synthmphn.config import ConfigError, RunConfig, load_config
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Synthetic multi-positive / hard-negative CLIP toolkit.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Synthetic multi-positive / hard-negative CLIP toolkit."
+)
 
 ConfigArg = Annotated[Path | None, typer.Argument(help="YAML run config (defaults when omitted).")]
 OverridesArg = Annotated[list[str] | None, typer.Argument(help="Overrides like images.size=32.")]
@@ -98,7 +100,9 @@ def evaluate(
 @app.command()
 def report(
     runs: Annotated[list[Path], typer.Argument(help="Run folders to compare side by side.")],
-    out: Annotated[Path | None, typer.Option(help="HTML file to write (default: first run's report.html).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write (default: first run's report.html).")
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report (plots embedded) and a markdown table comparing runs."""
     from synthmphn.report.html import write_report

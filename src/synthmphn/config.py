@@ -68,7 +68,11 @@ class ImagesConfig(StrictModel):
     """Image stage: the generator pool and how its members share the image budget."""
 
     pool: list[str] = [
-        "procedural:flat", "procedural:sketch", "procedural:photo", "procedural:pixel", "procedural:painterly",
+        "procedural:flat",
+        "procedural:sketch",
+        "procedural:photo",
+        "procedural:pixel",
+        "procedural:painterly",
     ]
     strategy: Literal["single", "msm-random", "msm-all"] = "msm-all"
     per_caption: int = Field(5, ge=1)

@@ -12,9 +12,25 @@ from tqdm.auto import tqdm
 T = TypeVar("T")
 
 
-def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str = "",
-             unit: str = "it", initial: int = 0) -> tqdm:
+def progress(
+    iterable: Iterable[T] | None = None,
+    *,
+    total: int | None = None,
+    desc: str = "",
+    unit: str = "it",
+    initial: int = 0,
+) -> tqdm:
     """A tqdm bar showing rate and ETA; disabled with SYNTHMPHN_QUIET=1 (tests) to keep logs small."""
     disable = os.environ.get("SYNTHMPHN_QUIET") == "1"
-    return tqdm(iterable, total=total, desc=desc, unit=unit, initial=initial, disable=disable,
-                dynamic_ncols=True, file=sys.stderr, mininterval=0.5, smoothing=0.1)
+    return tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=unit,
+        initial=initial,
+        disable=disable,
+        dynamic_ncols=True,
+        file=sys.stderr,
+        mininterval=0.5,
+        smoothing=0.1,
+    )

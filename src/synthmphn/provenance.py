@@ -13,8 +13,18 @@ import yaml
 from synthmphn.io import atomic_write_json, atomic_write_text
 
 TRACKED_PACKAGES = (
-    "synthmphn", "torch", "torchvision", "open_clip_torch", "webdataset", "diffusers",
-    "transformers", "scikit-learn", "numpy", "pillow", "matplotlib", "pydantic",
+    "synthmphn",
+    "torch",
+    "torchvision",
+    "open_clip_torch",
+    "webdataset",
+    "diffusers",
+    "transformers",
+    "scikit-learn",
+    "numpy",
+    "pillow",
+    "matplotlib",
+    "pydantic",
 )
 
 
@@ -47,6 +57,11 @@ def write_run_info(out_dir: Path, config: dict[str, Any], seed: int, stage: str)
     atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
     atomic_write_json(
         out_dir / "run_info.json",
-        {"stage": stage, "seed": seed, "versions": package_versions(), "git_commit": git_commit(),
-         "platform": platform.platform()},
+        {
+            "stage": stage,
+            "seed": seed,
+            "versions": package_versions(),
+            "git_commit": git_commit(),
+            "platform": platform.platform(),
+        },
     )

@@ -1,0 +1,57 @@
+"""Experiment grid planning and the results table (no training: pure bookkeeping)."""
+
+from pathlib import Path
+
+import pytest
+
+from synthmphn.experiment import load_experiment, plan_grid, results_markdown, summarise
+
+
+def _write_spec(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "base.yaml").write_text("captions:\n  n_groups: 10\nimages:\n  size: 16\n")
+    path = tmp_path / "exp.yaml"
+    path.write_text(body)
+    return path
+
+
+def test_datasets_are_shared_between_variants_and_seeds(tmp_path: Path):
+    path = _write_spec(
+        tmp_path,
+        "name: t\nbase: base.yaml\noutput: out\nseeds: [0, 1]\nvariants:\n"
+        "  clip: [train.loss=clip]\n  mpclip: [train.loss=mpclip]\n  small: [images.size=8]\n",
+    )
+    spec = load_experiment(path)
+    runs, datasets = plan_grid(spec)
+    assert len(runs) == 6
+    # clip and mpclip differ only in training -> one dataset; images.size changes the data -> a second one.
+    assert len(datasets) == 2
+    keys = {r.variant: r.dataset_key for r in runs}
+    assert keys["clip"] == keys["mpclip"] != keys["small"]
+    assert runs[0].run_dir == Path("out") / "clip" / "seed0"
+
+
+def test_data_seed_null_builds_one_dataset_per_seed(tmp_path: Path):
+    path = _write_spec(
+        tmp_path,
+        "name: t\nbase: base.yaml\noutput: out\nseeds: [0, 1]\ndata_seed: null\nvariants:\n  a: []\n",
+    )
+    _, datasets = plan_grid(load_experiment(path))
+    assert len(datasets) == 2
+
+
+def test_unknown_key_and_empty_variants_are_errors(tmp_path: Path):
+    with pytest.raises(ValueError, match="variant"):
+        load_experiment(_write_spec(tmp_path, "name: t\noutput: o\nvariants: {}\n"))
+    with pytest.raises(ValueError, match="seedz"):
+        load_experiment(_write_spec(tmp_path, "name: t\noutput: o\nseedz: [1]\nvariants:\n  a: []\n"))
+
+
+def test_summary_mean_and_sample_std_by_hand():
+    table = {"a": {0: {"acc": 0.5}, 1: {"acc": 0.7}}, "b": {0: {"acc": 0.9}, 1: {"acc": 0.9}}}
+    rows = summarise(table, None)
+    by = {r["variant"]: r for r in rows}
+    assert by["a"]["mean"] == pytest.approx(0.6)
+    assert by["a"]["std"] == pytest.approx(0.1414213562)  # sqrt(((.1)^2 + (.1)^2) / 1)
+    assert by["b"]["std"] == 0.0 and by["b"]["n"] == 2
+    md = results_markdown(rows, ["a", "b"])
+    assert "| acc | 0.600 ± 0.141 | **0.900 ± 0.000** |" in md
