@@ -1,0 +1,174 @@
+"""Sampling what a group says: a base `CaptionSpec` and the one-slot edits its hard negatives make.
+
+Every backend plans groups the same way, so the spec of a caption and of each negative is known before any
+text is written; the grammar renders them, an LLM is asked to phrase them.
+
+A spec states a random subset of the subject's attributes (each with probability `STATE_PROBABILITY`), plus
+every attribute a planned negative edits (a negative may only change what the caption states, or the
+negative's image could still match the caption). Subject swaps prefer another subject of the same category
+(co-hyponyms, `PREFER_SAME_CATEGORY`) and attribute swaps prefer the bank's antonyms (`PREFER_RELATED`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from synthmphn.captions.concepts import ConceptBank, Subject
+from synthmphn.data.records import CaptionSpec
+from synthmphn.seeding import derive_seed
+
+STATE_PROBABILITY = {
+    "colour": 0.8,
+    "size": 0.5,
+    "position": 0.5,
+    "count": 0.35,
+    "texture": 0.4,
+    "background": 0.5,
+}
+DEFAULT_STATE_PROBABILITY = 0.5  # attributes of user banks not listed above
+PREFER_RELATED = 0.6  # attribute swaps: chance to take an antonym when the value has one
+PREFER_SAME_CATEGORY = 0.8  # subject swaps: chance to take a co-hyponym when one exists
+NO_EDIT_LEFT = "no_edit_left"  # rejection reason: a planned negative had no unused value left
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One hard-negative edit: its kind (`subject` or `attribute:<name>`), new value and resulting spec."""
+
+    kind: str
+    value: str
+    old: str
+    spec: CaptionSpec
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    """A base spec and the edits of its negatives (fewer than asked when the bank runs out of values)."""
+
+    spec: CaptionSpec
+    edits: tuple[Edit, ...]
+    missing: int = 0  # negatives asked for but impossible (no unused value left)
+
+
+def resolve_edit_kinds(bank: ConceptBank, kinds: list[str]) -> list[str]:
+    """Turns config names (`subject`, `colour` or `attribute:colour`) into edit kinds; unknown names fail."""
+    resolved = []
+    for name in kinds:
+        kind = name if name == "subject" or name.startswith("attribute:") else f"attribute:{name}"
+        if kind != "subject" and kind.removeprefix("attribute:") not in bank.attributes:
+            known = ["subject", *bank.attributes]
+            raise ValueError(f"captions.negative_kinds: unknown kind {name!r}; known: {known}")
+        if kind not in resolved:
+            resolved.append(kind)
+    return resolved
+
+
+def plan_group(bank: ConceptBank, kinds: list[str], n_negatives: int, rng: random.Random) -> GroupPlan:
+    """Draws a subject, the attributes the caption states, and `n_negatives` distinct one-slot edits."""
+    subject = rng.choice(bank.subjects)
+    editable = _editable_kinds(bank, subject, kinds)
+    chosen = _choose_kinds(editable, n_negatives, rng)
+    stated = [
+        a
+        for a in subject.attributes
+        if rng.random() < STATE_PROBABILITY.get(a, DEFAULT_STATE_PROBABILITY) or f"attribute:{a}" in chosen
+    ]
+    spec = CaptionSpec(
+        subject=subject.name, category=subject.category, attributes=_sample_values(bank, stated, rng)
+    )
+    edits: list[Edit] = []
+    for kind in chosen:
+        edit = _sample_edit(bank, spec, kind, [e for e in edits if e.kind == kind], rng)
+        if edit is not None:
+            edits.append(edit)
+    return GroupPlan(spec=spec, edits=tuple(edits), missing=n_negatives - len(edits))
+
+
+def _editable_kinds(bank: ConceptBank, subject: Subject, kinds: list[str]) -> list[str]:
+    """Kinds that can change for this subject: another subject exists / the attribute has 2+ values."""
+    editable = []
+    for kind in kinds:
+        if kind == "subject":
+            if len(bank.subjects) > 1:
+                editable.append(kind)
+            continue
+        name = kind.removeprefix("attribute:")
+        if name in subject.attributes and len(bank.attributes[name]) > 1:
+            editable.append(kind)
+    return editable
+
+
+def _choose_kinds(editable: list[str], n: int, rng: random.Random) -> list[str]:
+    """`n` kinds, spread over the editable kinds (a kind repeats only once all others are used)."""
+    if not editable or n == 0:
+        return []
+    order = rng.sample(editable, len(editable))
+    return [order[i % len(order)] for i in range(n)]
+
+
+def _sample_values(bank: ConceptBank, stated: list[str], rng: random.Random) -> dict[str, str]:
+    """A value for each stated attribute, respecting the bank's `distinct` pairs."""
+    values: dict[str, str] = {}
+    for name in stated:
+        options = [v for v in bank.attributes[name] if not _clashes(bank, {**values, name: v})]
+        values[name] = rng.choice(options or list(bank.attributes[name]))
+    return values
+
+
+def _clashes(bank: ConceptBank, attributes: dict[str, str]) -> bool:
+    """True when two attributes of a `distinct` pair have the same value (e.g. white on white)."""
+    return any(
+        a in attributes and b in attributes and attributes[a] == attributes[b] for a, b in bank.distinct
+    )
+
+
+def _sample_edit(
+    bank: ConceptBank, spec: CaptionSpec, kind: str, same_kind: list[Edit], rng: random.Random
+) -> Edit | None:
+    """A new value for one slot, unused by earlier edits of the same kind; None when none is left."""
+    used = {e.value for e in same_kind}
+    if kind == "subject":
+        return _subject_edit(bank, spec, used, rng)
+    name = kind.removeprefix("attribute:")
+    current = spec.attributes[name]
+    options = [
+        v
+        for v in bank.attributes[name]
+        if v != current and v not in used and not _clashes(bank, {**spec.attributes, name: v})
+    ]
+    if not options:
+        return None
+    related = [v for v in bank.antonyms.get(name, {}).get(current, ()) if v in options]
+    value = rng.choice(related if related and rng.random() < PREFER_RELATED else options)
+    return Edit(kind=kind, value=value, old=current, spec=spec.with_change(kind, value))
+
+
+def _subject_edit(bank: ConceptBank, spec: CaptionSpec, used: set[str], rng: random.Random) -> Edit | None:
+    """Swaps the subject, preferring a co-hyponym (same category); keeps attributes the new subject allows."""
+    options = [
+        s
+        for s in bank.subjects
+        if s.name != spec.subject and s.name not in used and set(spec.attributes) <= set(s.attributes)
+    ]
+    if not options:
+        return None
+    related = [s for s in options if s.category == spec.category]
+    new = rng.choice(related if related and rng.random() < PREFER_SAME_CATEGORY else options)
+    return Edit(
+        kind="subject",
+        value=new.name,
+        old=spec.subject,
+        spec=spec.with_change("subject", new.name, category=new.category),
+    )
+
+
+def plan_for_group(
+    bank: ConceptBank, kinds: list[str], n_negatives: int, seed: int, group_id: str, draw: int = 0
+) -> GroupPlan:
+    """The plan of group `group_id` under run `seed`; `draw` > 0 re-draws (an LLM failed on the previous one).
+
+    Every backend calls this, so draw 0 of a group has the same spec and edits whichever backend phrases it.
+    """
+    rng = random.Random(derive_seed(seed, group_id, "plan", draw))
+    return plan_group(bank, kinds, n_negatives, rng)

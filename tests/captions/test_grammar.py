@@ -1,0 +1,136 @@
+"""The grammar backend: determinism, one-slot negatives, count grammar, filters and kinds."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from synthmphn.captions.grammar import GrammarBackend, render_caption, sample_template
+from synthmphn.captions.llm import mentions
+from synthmphn.config import CaptionsConfig
+from synthmphn.data.records import CaptionSpec
+
+from .helpers import assert_valid_draft
+
+
+def generate(n: int = 200, seed: int = 0, **overrides):
+    backend = GrammarBackend(CaptionsConfig(**overrides))
+    return backend, backend.generate(n, seed)
+
+
+def dumps(result) -> list[dict]:
+    return [d.model_dump() for d in result.drafts]
+
+
+def test_same_seed_same_drafts_and_different_seed_differs():
+    _, first = generate(50, seed=3, negatives_per_caption=2)
+    _, again = generate(50, seed=3, negatives_per_caption=2)
+    _, other = generate(50, seed=4, negatives_per_caption=2)
+    assert dumps(first) == dumps(again)
+    assert [d.caption for d in first.drafts] != [d.caption for d in other.drafts]
+
+
+def test_ids_use_prefix_and_index():
+    result = GrammarBackend(CaptionsConfig()).generate(3, seed=0, prefix="h")
+    assert [d.id for d in result.drafts] == ["h0000000", "h0000001", "h0000002"]
+
+
+def test_a_group_does_not_depend_on_n():
+    _, small = generate(5, seed=1)
+    _, large = generate(20, seed=1)
+    assert dumps(small) == dumps(large)[:5]
+
+
+def test_every_negative_changes_exactly_one_slot():
+    backend, result = generate(600, seed=0, negatives_per_caption=3)
+    assert not result.rejections
+    kinds = Counter()
+    for draft in result.drafts:
+        assert len(draft.negatives) == 3
+        assert_valid_draft(draft, backend.bank)
+        kinds.update(n.kind for n in draft.negatives)
+    assert set(kinds) == {"subject", *(f"attribute:{a}" for a in backend.bank.attributes)}
+
+
+def test_count_keeps_noun_number_right():
+    backend, result = generate(600, seed=2, negatives_per_caption=2)
+    checked = 0
+    for draft in result.drafts:
+        for text, spec in [(draft.caption, draft.spec), *((n.text, n.spec) for n in draft.negatives)]:
+            count = spec.attributes.get("count")
+            if count is None:
+                continue
+            subject = backend.bank.subject(spec.subject)
+            noun = subject.name if count == "one" else subject.plural
+            assert mentions(text, f"{count} {noun}"), text
+            checked += 1
+    assert checked > 100
+
+
+def test_digits_appear_verbatim():
+    _, result = generate(100, categories=["digit"], negatives_per_caption=2)
+    for draft in result.drafts:
+        assert draft.spec.subject in draft.caption
+        for negative in draft.negatives:
+            assert negative.spec.subject in negative.text
+
+
+def test_phrasing_varies():
+    _, result = generate(300)
+    openings = {" ".join(d.caption.split()[:2]) for d in result.drafts}
+    assert len(openings) > 20
+    assert any(", " in d.caption for d in result.drafts)
+
+
+def test_colour_never_equals_background():
+    _, result = generate(500, negatives_per_caption=3)
+    for draft in result.drafts:
+        for spec in [draft.spec, *(n.spec for n in draft.negatives)]:
+            attrs = spec.attributes
+            assert "colour" not in attrs or attrs["colour"] != attrs.get("background")
+
+
+def test_negative_kinds_restrict_edits():
+    backend, result = generate(200, negative_kinds=["colour", "attribute:size"], negatives_per_caption=2)
+    for draft in result.drafts:
+        assert {n.kind for n in draft.negatives} == {"attribute:colour", "attribute:size"}
+        assert_valid_draft(draft, backend.bank)
+
+
+def test_subject_swaps_prefer_same_category():
+    _, result = generate(300, negative_kinds=["subject"], negatives_per_caption=1)
+    same = sum(d.negatives[0].spec.category == d.spec.category for d in result.drafts)
+    assert same / len(result.drafts) > 0.7
+
+
+def test_unknown_negative_kind_fails():
+    with pytest.raises(ValueError, match="captions.negative_kinds"):
+        GrammarBackend(CaptionsConfig(negative_kinds=["smell"]))
+
+
+def test_no_negatives_when_zero():
+    _, result = generate(10, negatives_per_caption=0)
+    assert all(not d.negatives for d in result.drafts)
+
+
+def test_filters_and_exhausted_edits_are_counted():
+    config = {"subjects": ["circle", "square"], "negative_kinds": ["subject"], "negatives_per_caption": 2}
+    backend, result = generate(30, **config)
+    for draft in result.drafts:
+        assert draft.spec.subject in {"circle", "square"}
+        assert [n.spec.subject for n in draft.negatives] == [
+            {"circle": "square", "square": "circle"}[draft.spec.subject]
+        ]
+    assert result.rejections == Counter({"no_edit_left": 30})
+
+
+def test_render_states_exactly_the_spec():
+    backend = GrammarBackend(CaptionsConfig())
+    spec = CaptionSpec(subject="circle", category="shape", attributes={"colour": "red", "count": "two"})
+
+    for seed in range(20):
+        text = render_caption(spec, sample_template(random.Random(seed)), backend.bank)
+        assert mentions(text, "two circles") and mentions(text, "red")
+        assert not any(w in text for w in ("small", "large", "striped", "background"))

@@ -1,0 +1,164 @@
+"""The shared LLM driver: prompts, JSON parsing, validation, retries, re-draws and drops (scripted replies)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from synthmphn.captions.concepts import builtin_bank
+from synthmphn.captions.grammar import GrammarBackend
+from synthmphn.captions.llm import (
+    MAX_REDRAWS,
+    PLAIN_PREFILL,
+    base_messages,
+    check_base,
+    negative_messages,
+    parse_caption,
+    plain_prompt,
+)
+from synthmphn.config import CaptionsConfig
+from synthmphn.data.records import CaptionSpec
+
+from .helpers import LLM_BACKENDS, assert_valid_draft, install_complete, oracle_reply
+
+over_llm_backends = pytest.mark.parametrize("name", LLM_BACKENDS)
+
+
+def reply(caption: str) -> str:
+    return json.dumps({"caption": caption})
+
+
+@pytest.mark.parametrize(
+    ("text", "caption"),
+    [
+        ('{"caption": "a red circle"}', "a red circle"),
+        ('Sure! Here it is:\n```json\n{"caption": "a  red\\ncircle"}\n```', "a red circle"),
+        ('{"note": 1} then {"caption": "two squares"} and {"caption": "late"}', "two squares"),
+        ('{"result": {"caption": "nested"}}', "nested"),
+        ('{"caption": "unterminated', None),
+        ('{"caption": 3}', None),
+        ("no json at all", None),
+        ("", None),
+    ],
+)
+def test_parse_caption(text, caption):
+    assert parse_caption(text) == caption
+
+
+def test_prompts_state_the_spec_and_the_edit():
+    spec = CaptionSpec(
+        subject="digit 3", category="digit", attributes={"colour": "red", "position": "top left"}
+    )
+    user = base_messages(spec, builtin_bank())[-1]["content"]
+    assert "digit 3" in user and "red" in user and "top left" in user and '{"caption"' in user
+    plan = GrammarBackend(CaptionsConfig(negative_kinds=["colour"])).plan(0, "g0000000")
+    edit = plan.edits[0]
+    user = negative_messages("a red circle", edit)[-1]["content"]
+    assert f'"{edit.old}" to "{edit.value}"' in user and "a red circle" in user
+    assert plain_prompt(base_messages(spec, builtin_bank())).endswith(PLAIN_PREFILL)
+
+
+def test_check_base_reasons():
+    bank = builtin_bank()
+    spec = CaptionSpec(subject="cross", category="shape", attributes={"count": "two", "colour": "blue"})
+    assert check_base("Two blue crosses.", spec, bank) is None
+    assert check_base("two blue circles", spec, bank) == "missing_subject"
+    assert check_base("two crosses", spec, bank) == "missing_attribute"
+    assert check_base("  ", spec, bank) == "empty"
+
+
+@over_llm_backends
+def test_oracle_replies_give_valid_drafts_with_the_grammar_specs(name, build_backend):
+    backend = build_backend(name, negatives_per_caption=2)
+    result = backend.generate(20, seed=5, prefix="x")
+    assert [d.id for d in result.drafts] == [f"x{i:07d}" for i in range(20)]
+    assert not result.rejections
+    grammar = GrammarBackend(backend.config).generate(20, seed=5, prefix="x")
+    for draft, reference in zip(result.drafts, grammar.drafts, strict=True):
+        assert draft.spec == reference.spec
+        assert [n.spec for n in draft.negatives] == [n.spec for n in reference.negatives]
+        assert_valid_draft(draft, backend.bank)
+
+
+@over_llm_backends
+def test_failed_replies_are_retried_and_counted(name, build_backend):
+    backend = build_backend(name, negatives_per_caption=1, max_retries=3)
+
+    def scripted(request):
+        good = json.loads(oracle_reply(backend, request))["caption"]
+        if request.task == "base":
+            return ["I cannot do JSON", reply(""), reply("a picture of something"), reply(good)][
+                request.attempt
+            ]
+        broken = f"{good} and also a {good}"  # a second, separate edit
+        return [reply(request.caption), reply(broken), reply(good)][request.attempt]
+
+    requests = install_complete(backend, scripted)
+    result = backend.generate(4, seed=0)
+    assert len(result.drafts) == 4 and all(len(d.negatives) == 1 for d in result.drafts)
+    assert result.rejections == Counter(
+        {"invalid_json": 4, "empty": 4, "missing_subject": 4, "identical": 4, "multiple_edits": 4}
+    )
+    assert len(requests) == 4 * 4 + 4 * 3
+    seeds = [r.seed for r in requests]
+    assert len(set(seeds)) == len(seeds)  # every retry uses a new seed
+
+
+@over_llm_backends
+def test_requests_are_deterministic(name, build_backend):
+    first, second = build_backend(name), build_backend(name)
+    seen_first = install_complete(first, lambda r: oracle_reply(first, r))
+    seen_second = install_complete(second, lambda r: oracle_reply(second, r))
+    assert first.generate(5, 1).drafts == second.generate(5, 1).drafts
+    assert [(r.seed, r.messages) for r in seen_first] == [(r.seed, r.messages) for r in seen_second]
+
+
+@over_llm_backends
+def test_group_is_redrawn_after_max_retries(name, build_backend):
+    backend = build_backend(name, negatives_per_caption=1, max_retries=1)
+    original = backend.plan(0, "g0000001").spec
+
+    def scripted(request):
+        if request.task == "base" and request.group_id == "g0000001" and request.spec == original:
+            return "garbage"
+        return oracle_reply(backend, request)
+
+    install_complete(backend, scripted)
+    result = backend.generate(3, seed=0)
+    assert result.rejections == Counter({"invalid_json": 2, "group_redrawn": 1})
+    assert result.drafts[1].spec == backend.plan(0, "g0000001", draw=1).spec != original
+    assert_valid_draft(result.drafts[1], backend.bank)
+
+
+@over_llm_backends
+def test_group_is_dropped_after_max_redraws(name, build_backend):
+    backend = build_backend(name, negatives_per_caption=1, max_retries=2)
+
+    def scripted(request):
+        return "garbage" if request.group_id == "g0000000" else oracle_reply(backend, request)
+
+    requests = install_complete(backend, scripted)
+    result = backend.generate(2, seed=0)
+    assert [d.id for d in result.drafts] == ["g0000001"]
+    attempts = (MAX_REDRAWS + 1) * (2 + 1)
+    assert result.rejections == Counter(
+        {"invalid_json": attempts, "group_redrawn": MAX_REDRAWS, "group_dropped": 1}
+    )
+    assert sum(r.group_id == "g0000000" for r in requests) == attempts
+
+
+@over_llm_backends
+def test_negative_is_dropped_after_max_retries(name, build_backend):
+    backend = build_backend(name, negatives_per_caption=2, max_retries=1, negative_kinds=["colour", "size"])
+
+    def scripted(request):
+        if request.task == "negative" and request.edit.kind == "attribute:size":
+            return reply(request.caption.replace(request.spec.attributes["colour"], "dull"))  # wrong value
+        return oracle_reply(backend, request)
+
+    install_complete(backend, scripted)
+    result = backend.generate(3, seed=0)
+    assert all([n.kind for n in d.negatives] == ["attribute:colour"] for d in result.drafts)
+    assert result.rejections == Counter({"missing_value": 6, "negative_dropped": 3})

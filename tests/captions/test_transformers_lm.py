@@ -1,0 +1,128 @@
+"""The transformers backend on a tiny randomly initialised GPT-2 with an offline-built tokenizer.
+
+Random weights write garbage, so these tests check that the real generate path runs, that every reply is
+accounted for (accepted or counted as a rejection), and that a run is deterministic; the exact parse /
+validate / retry behaviour is tested with scripted replies in test_llm.py.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from synthmphn.captions.llm import GROUP_DROPPED, GROUP_REDRAWN, NEGATIVE_DROPPED
+from synthmphn.captions.transformers_lm import TransformersBackend
+from synthmphn.config import CaptionsConfig
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<{{ m['role'] }}> {{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<assistant> {% endif %}"
+)
+SENTENCES = [
+    '{"caption": "a small red circle at the top left"}',
+    '{"caption": "two blue squares on a white background"}',
+    "Write one caption for an image that shows exactly the following . Reply as JSON :",
+    "subject colour size position count texture background digit 3 house tree star",
+]
+
+
+def build_tiny_model(folder: Path, chat_template: str | None) -> Path:
+    """Saves a WordLevel tokenizer and a 1-layer GPT-2 (random weights) to `folder`, fully offline."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
+    tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.train_from_iterator(SENTENCES, trainers.WordLevelTrainer(special_tokens=specials))
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", bos_token="[BOS]", eos_token="[EOS]"
+    )
+    if chat_template:
+        fast.chat_template = chat_template
+    fast.save_pretrained(folder)
+    config = GPT2Config(
+        vocab_size=len(fast),
+        n_positions=512,
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+    )
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """A 32-wide model is ~15x faster on one thread than on two busy ones (CI has 2 shared cores)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module", params=["plain", "chat"])
+def tiny_model(request, tmp_path_factory) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp(f"tiny-{request.param}")
+    return build_tiny_model(folder, CHAT_TEMPLATE if request.param == "chat" else None), request.param
+
+
+def test_missing_model_path_names_it(tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(FileNotFoundError, match="no-such-model"):
+        TransformersBackend(CaptionsConfig(backend="transformers", model=str(missing)))
+    with pytest.raises(ValueError, match="captions.model"):
+        TransformersBackend(CaptionsConfig(backend="transformers"))
+
+
+def test_prompt_uses_chat_template_when_present(tiny_model):
+    folder, kind = tiny_model
+    backend = TransformersBackend(CaptionsConfig(backend="transformers", model=str(folder)))
+    text, prefix = backend.format_prompt([{"role": "user", "content": "hi"}])
+    if kind == "chat":
+        assert text == "<user> hi\n<assistant> " and prefix == ""
+    else:
+        assert text.endswith('{"caption": "') and prefix == '{"caption": "'
+
+
+def test_real_generation_runs_counts_and_is_deterministic(tiny_model):
+    folder, _ = tiny_model
+    config = CaptionsConfig(
+        backend="transformers",
+        model=str(folder),
+        batch_size=4,
+        max_new_tokens=6,
+        max_retries=1,
+        negatives_per_caption=1,
+        temperature=1.0,
+    )
+    results, counts = [], []
+    for _ in range(2):
+        backend = TransformersBackend(config)
+        calls = Counter()
+        original = backend.complete
+
+        def counting(requests, original=original, calls=calls):
+            replies = original(requests)
+            calls["requests"] += len(requests)
+            calls["replies"] += sum(isinstance(r, str) for r in replies)
+            return replies
+
+        backend.complete = counting
+        results.append(backend.generate(3, seed=11))
+        counts.append(calls)
+    first, second = results
+    assert first.drafts == second.drafts and first.rejections == second.rejections
+    assert counts[0] == counts[1] and counts[0]["requests"] == counts[0]["replies"] > 0
+    events = {GROUP_REDRAWN, GROUP_DROPPED, NEGATIVE_DROPPED}
+    failed = sum(n for reason, n in first.rejections.items() if reason not in events)
+    accepted = len(first.drafts) + sum(len(d.negatives) for d in first.drafts)
+    assert failed + accepted == counts[0]["requests"]
+    assert len(first.drafts) + first.rejections[GROUP_DROPPED] == 3
