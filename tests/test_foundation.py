@@ -43,3 +43,14 @@ def test_derive_seed_is_stable_and_distinct():
     assert 0 <= derive_seed("x") < 2**63
     # Known value: guards against an accidental change of the derivation (which would change every dataset).
     assert derive_seed(0, "a") == derive_seed(*["0", "a"])
+
+
+def test_atomic_files_get_umask_mode(tmp_path: Path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_json(tmp_path / "m.json", {})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644

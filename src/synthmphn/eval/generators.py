@@ -1,0 +1,113 @@
+"""Generator analysis: recognizability vs diversity per generator of the pool (the thesis's trade-off).
+
+Over every held-out image (the `heldout` split, drawn by each pool generator, plus the `heldout_style`
+split, drawn by the held-out style), grouped by the generator that drew it:
+
+    recognizability = share of its images whose subject the reference model classifies correctly
+    diversity       = mean over classes c of  mean_{i<j} (1 - cos(f(x_i), f(x_j)))  for its images of c
+
+Reference model: the evaluated CLIP model itself, as a zero-shot classifier over every subject of the
+dataset (`classes.json`) with the default caption-like templates (no extra weights needed offline; a
+stronger model measures the generators more objectively, a weaker one how *this* model sees them).
+Diversity only counts classes with >= 2 images of the generator (at most `MAX_PER_CLASS`, subsampled).
+Output: `<generator>/recognizability`, `<generator>/diversity`, table `generators`, plot `generators`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthmphn.config import EvalConfig
+from synthmphn.eval.base import EVAL_SEED, EVAL_TASKS, Encoder, TaskResult, recording_errors
+from synthmphn.eval.datasets import CAPTION_TEMPLATES
+from synthmphn.eval.features import image_features
+from synthmphn.eval.groups import HELDOUT, HELDOUT_STYLE, open_split, read_classes, split_images
+from synthmphn.eval.plots import save_tradeoff_scatter
+from synthmphn.eval.ranking import expected_top_k
+from synthmphn.eval.zeroshot import classifier_weights
+
+MAX_PER_CLASS = 256
+
+
+def mean_pairwise_distance(features: np.ndarray) -> float:
+    """Mean cosine distance 1 - x_i.x_j over distinct pairs of normalised rows."""
+    n = len(features)
+    gram = features @ features.T
+    return float(1.0 - (gram.sum() - np.trace(gram)) / (n * (n - 1)))
+
+
+def class_diversity(features: np.ndarray, labels: np.ndarray, seed: int = EVAL_SEED) -> float | None:
+    """Mean over classes with >= 2 rows of their mean pairwise cosine distance (None when no such class)."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for c in np.unique(labels):
+        rows = np.flatnonzero(labels == c)
+        if len(rows) < 2:
+            continue
+        if len(rows) > MAX_PER_CLASS:
+            rows = rng.choice(rows, MAX_PER_CLASS, replace=False)
+        values.append(mean_pairwise_distance(features[rows]))
+    return float(np.mean(values)) if values else None
+
+
+def generator_rows(
+    features: np.ndarray,
+    logits: np.ndarray,
+    labels: np.ndarray,
+    generators: list[str],
+    heldout_style: set[str],
+) -> list[dict[str, Any]]:
+    """One row per generator: n_images, recognizability, diversity, n_classes, heldout_style."""
+    correct = expected_top_k(logits, labels, 1)
+    names = np.array(generators)
+    rows = []
+    for name in sorted(set(generators)):
+        mask = names == name
+        rows.append(
+            {
+                "generator": name,
+                "n_images": int(mask.sum()),
+                "recognizability": float(correct[mask].mean()),
+                "diversity": class_diversity(features[mask], labels[mask]),
+                "n_classes": len(np.unique(labels[mask])),
+                "heldout_style": name in heldout_style,
+            }
+        )
+    return rows
+
+
+@EVAL_TASKS.register("generators")
+def generators_task(
+    encoder: Encoder, dataset_dir: Path | None, out_dir: Path, config: EvalConfig
+) -> TaskResult:
+    """Per-generator recognizability and diversity on the held-out splits, as a table and a scatter plot."""
+    result = TaskResult()
+    sources = {}
+    for split in (HELDOUT, HELDOUT_STYLE):
+        with recording_errors(result, split):
+            sources[split] = open_split(dataset_dir, split)
+    if not sources:
+        return result
+    classes = read_classes(dataset_dir, list(sources.values()))
+    parts = {split: split_images(source, classes, split) for split, source in sources.items()}
+    weights = classifier_weights(encoder, [c.name for c in classes], list(CAPTION_TEMPLATES))
+    features = np.concatenate(
+        [image_features(encoder, p.labelled.images, config.batch_size) for p in parts.values()]
+    )
+    labels = np.concatenate([p.labelled.labels for p in parts.values()])
+    generators = [g for p in parts.values() for g in p.generators]
+    style = set(parts[HELDOUT_STYLE].generators) if HELDOUT_STYLE in parts else set()
+    style -= set(parts[HELDOUT].generators) if HELDOUT in parts else set()
+    rows = generator_rows(features, 100.0 * features @ weights.T, labels, generators, style)
+    result.tables["generators"] = rows
+    for row in rows:
+        result.metrics[f"{row['generator']}/recognizability"] = row["recognizability"]
+        if row["diversity"] is not None:
+            result.metrics[f"{row['generator']}/diversity"] = row["diversity"]
+    result.plots["generators"] = save_tradeoff_scatter(
+        rows, out_dir / "generators.png", "Generators: recognizability vs diversity (held-out images)"
+    )
+    return result

@@ -1,0 +1,152 @@
+"""`synthmphn eval RUN`: load the trained checkpoint, run every configured task, write metrics.json.
+
+`RUN/eval/metrics.json` holds
+    headline  flat `<task>/<metric>` numbers users compare first (real digits zero-shot and probe, ...)
+    tasks     {task: {metrics, tables, plots (file names next to metrics.json), errors, seconds}}
+              or {task: {error, seconds}} when the whole task failed
+    errors    {task: [messages]} for everything that failed (also printed to stderr)
+    checkpoint, dataset_dir
+A failing task (or one failing source inside a task) is recorded and the others still run, so a broken
+user dataset never hides the real-digit results. Plots and provenance (config.yaml, run_info.json) are
+written next to metrics.json.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from synthmphn.config import RunConfig, config_to_dict
+from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult
+from synthmphn.eval.features import CachedEncoder
+from synthmphn.io import atomic_write_json
+from synthmphn.progress import progress
+from synthmphn.provenance import write_run_info
+
+HEADLINE = (
+    "zeroshot/digits/acc1",
+    "zeroshot/digits/acc5",
+    "linear_probe/digits_acc",
+    "zeroshot/heldout_style/acc1",
+    "linear_probe/heldout_style_acc",
+    "retrieval/i2t_r1",
+    "retrieval/t2i_r1",
+    "retrieval/i2t_r5",
+    "retrieval/t2i_r5",
+    "compositional/text_acc",
+    "compositional/image_acc",
+    "compositional/sugarcrepe/acc",
+    "diagnostics/alignment",
+    "diagnostics/modality_gap",
+)
+"""Headline metrics in display order; user datasets' `zeroshot/<name>/acc1` and probe accuracy follow."""
+
+
+def headline_metrics(tasks: dict[str, dict[str, Any]], user_sets: list[str]) -> dict[str, float]:
+    """The flat headline numbers present in the task results."""
+    flat = {
+        f"{task}/{name}": value
+        for task, entry in tasks.items()
+        for name, value in entry.get("metrics", {}).items()
+    }
+    keys = list(HEADLINE)
+    for name in user_sets:
+        keys += [f"zeroshot/{name}/acc1", f"linear_probe/{name}_acc"]
+    return {key: flat[key] for key in keys if key in flat}
+
+
+def checkpoint_path(cfg: RunConfig) -> Path:
+    """`eval.checkpoint`: "last" -> RUN/train/checkpoints/last.pt; otherwise a path (relative to cwd or RUN)."""
+    if cfg.eval.checkpoint == "last":
+        path = cfg.train_dir / "checkpoints" / "last.pt"
+    else:
+        path = Path(cfg.eval.checkpoint)
+        if not path.is_absolute() and not path.exists():
+            path = cfg.output.dir / path
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: checkpoint not found (train the run first, or set eval.checkpoint=PATH)"
+        )
+    return path
+
+
+def load_encoder(cfg: RunConfig, checkpoint: Path) -> Encoder:
+    """The trained model in `checkpoint` wrapped as an eval encoder (device, batch size from `eval`)."""
+    from synthmphn.models.checkpoint import model_from_checkpoint
+    from synthmphn.models.encoder import ClipEncoder
+
+    parts = model_from_checkpoint(checkpoint, device=cfg.eval.device)
+    return ClipEncoder(parts, device=cfg.eval.device, batch_size=cfg.eval.batch_size)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def result_entry(result: TaskResult, out_dir: Path, seconds: float) -> dict[str, Any]:
+    """A task's JSON entry: metrics, tables, plots (relative to the eval folder), errors, seconds."""
+    return {
+        "metrics": result.metrics,
+        "tables": result.tables,
+        "plots": {name: _relative(path, out_dir) for name, path in result.plots.items()},
+        "errors": result.errors,
+        "seconds": round(seconds, 3),
+    }
+
+
+def run_task(name: str, encoder: Encoder, cfg: RunConfig) -> dict[str, Any]:
+    """Runs one registered task; any exception becomes `{"error": message}`."""
+    start = time.perf_counter()
+    try:
+        result = EVAL_TASKS.get(name)(encoder, cfg.dataset_dir, cfg.eval_dir, cfg.eval)
+    except Exception as err:  # noqa: BLE001 - a failing task must not stop the others
+        return {"error": f"{type(err).__name__}: {err}", "seconds": round(time.perf_counter() - start, 3)}
+    return result_entry(result, cfg.eval_dir, time.perf_counter() - start)
+
+
+def collect_errors(tasks: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """{task: messages} for failed tasks and failed sources inside tasks."""
+    errors = {}
+    for name, entry in tasks.items():
+        messages = ([entry["error"]] if "error" in entry else []) + entry.get("errors", [])
+        if messages:
+            errors[name] = messages
+    return errors
+
+
+def run_eval(cfg: RunConfig, encoder: Encoder | None = None) -> Path:
+    """Evaluates the run's checkpoint (or `encoder`) on `eval.tasks`; returns the metrics.json path."""
+    for name in cfg.eval.tasks:
+        EVAL_TASKS.get(name)  # unknown names fail before any work, listing the known tasks
+    checkpoint = None
+    if encoder is None:
+        checkpoint = checkpoint_path(cfg)
+        encoder = load_encoder(cfg, checkpoint)
+    encoder = CachedEncoder(encoder)  # tasks share images (real digits, held-out splits): encode each once
+    out_dir = cfg.eval_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tasks: dict[str, dict[str, Any]] = {}
+    bar = progress(cfg.eval.tasks, total=len(cfg.eval.tasks), desc="eval", unit="task")
+    for name in bar:
+        bar.set_postfix_str(name)
+        tasks[name] = run_task(name, encoder, cfg)
+    errors = collect_errors(tasks)
+    metrics = {
+        "headline": headline_metrics(tasks, [d.name for d in cfg.eval.datasets]),
+        "tasks": tasks,
+        "errors": errors,
+        "checkpoint": str(checkpoint) if checkpoint else None,
+        "dataset_dir": str(cfg.dataset_dir),
+    }
+    path = out_dir / "metrics.json"
+    atomic_write_json(path, metrics)
+    write_run_info(out_dir, config_to_dict(cfg), cfg.seed, "eval")
+    for name, messages in errors.items():
+        for message in messages:
+            print(f"eval: {name}: {message}", file=sys.stderr)
+    return path

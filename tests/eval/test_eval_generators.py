@@ -1,0 +1,41 @@
+"""Generator analysis: a faithful, uniform generator vs one drawing unrecognisable, varied images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from eval_fakes import SUBJECTS, ConceptEncoder, World, subject_in
+
+from synthmphn.config import EvalConfig
+from synthmphn.eval.generators import class_diversity, generators_task, mean_pairwise_distance
+
+
+def test_pairwise_distance_by_hand() -> None:
+    assert mean_pairwise_distance(np.eye(3)) == pytest.approx(1.0)
+    assert mean_pairwise_distance(np.ones((4, 2)) / np.sqrt(2)) == pytest.approx(0.0)
+    assert class_diversity(np.eye(3), np.array([0, 0, 1])) == pytest.approx(1.0)  # class 1 has 1 image
+    assert class_diversity(np.eye(2), np.array([0, 1])) is None
+
+
+def test_tradeoff_table_and_plot(dataset: Path, world: World, tmp_path: Path) -> None:
+    counter = iter(range(10**6))
+
+    def concept(image) -> str | None:
+        # fake:a draws its subject exactly; fake:b draws every image differently and unrecognisably
+        if world.about(image, "generator") == "fake:b":
+            return f"noise {next(counter)}"
+        return world.about(image, "subject")
+
+    result = generators_task(ConceptEncoder(concept, subject_in), dataset, tmp_path, EvalConfig())
+    assert result.errors == []
+    rows = {row["generator"]: row for row in result.tables["generators"]}
+    assert set(rows) == {"fake:a", "fake:b", "fake:style"}
+    assert rows["fake:a"]["recognizability"] == 1.0 and rows["fake:a"]["diversity"] == pytest.approx(0.0)
+    assert rows["fake:b"]["recognizability"] == pytest.approx(1 / len(SUBJECTS))  # all tied -> chance
+    assert rows["fake:b"]["diversity"] == pytest.approx(1.0)
+    assert rows["fake:style"]["heldout_style"] and not rows["fake:a"]["heldout_style"]
+    assert rows["fake:a"]["n_images"] == 18  # 6 groups x (base + 2 negatives)
+    assert result.metrics["fake:b/diversity"] == pytest.approx(1.0)
+    assert result.plots["generators"].read_bytes()[:4] == b"\x89PNG"
