@@ -53,6 +53,10 @@ class CaptionsConfig(StrictModel):
     concurrency: int = Field(4, ge=1)
     timeout_s: float = Field(60.0, gt=0)
     cache_dir: Path | None = None
+    # Web-like noise for the recaptioning study: with probability misalign_p a train caption names a wrong,
+    # systematically correlated subject (the images stay true); the first clean_groups groups stay clean.
+    misalign_p: float = Field(0.0, ge=0.0, le=1.0)
+    clean_groups: int = Field(0, ge=0)
 
 
 class DiffusersConfig(StrictModel):
@@ -202,16 +206,33 @@ class SimulateConfig(StrictModel):
     n_test: int = 1000
     tsne_p: float = 0.3
     device: str = "cpu"
+    # fresh S_w draws per epoch: the authors' code trains raw on S_w twice (2 × n_web fresh pairs per
+    # epoch) and recaptioned on the filtered S_w plus web_draws − 1 fresh raw draws
+    web_draws: int = Field(2, ge=1)
+    web_text_noise: float = Field(0.24, ge=0)  # σ of caption noise in S_w
+    clean_text_noise: float = Field(0.016, ge=0)  # σ of caption noise in S_h
+    test_noise: float = Field(0.16, ge=0)  # σ of noise on zero-shot test images and class prompts
+    recaptioner_lr: float = Field(1e-3, gt=0)  # Adam lr of the recaptioner G (fit on S_h, batch 50)
+    recaptioner_epochs: int = Field(30, ge=1)
+    workers: int = Field(0, ge=0)  # processes running (p, seed) units in parallel; 0 = one per CPU
 
 
 class RecaptionConfig(StrictModel):
+    """`recaption`: a captioner fit on a clean subset rewrites train captions a CLIP scorer prefers."""
+
     captioner: str = "embedded"
     model: str | None = None  # transformers captioner path
     clean_groups: int = Field(200, ge=1)
     alpha: float = Field(1.0, gt=0)  # replace when score(new) >= alpha * score(old)
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(64, ge=1)
-    scorer_checkpoint: Path | None = None
+    scorer_checkpoint: Path | None = None  # default: <output.dir>/train/checkpoints/last.pt
+    lr: float = Field(2e-3, gt=0)  # embedded captioner (AdamW)
+    image_size: int = Field(32, ge=8)  # embedded captioner input size (images are resized)
+    max_new_tokens: int = Field(32, ge=1)  # longest caption either captioner writes
+    eval_groups: int = Field(200, ge=0)  # heldout groups used to measure the captioner (0 = skip)
+    device: str = "cpu"
+    threads: int | None = 2  # torch threads while fitting / captioning (None = leave as is)
 
 
 # ----------------------------------------------------------------------------- the run

@@ -61,6 +61,7 @@ class Group(BaseModel):
     negatives: list[NegativeCaption] = Field(default_factory=list)
     split: str = "train"  # train | heldout | heldout_style
     source: str = "grammar"  # caption backend that wrote it
+    misaligned: bool = False  # ground truth of the recaptioning study: caption names a wrong subject
 
 
 class CaptionDraft(BaseModel):
@@ -72,3 +73,4 @@ class CaptionDraft(BaseModel):
     caption: str
     spec: CaptionSpec | None = None
     negatives: list[NegativeCaption] = Field(default_factory=list)
+    misaligned: bool = False
