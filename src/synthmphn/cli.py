@@ -59,7 +59,7 @@ def build(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
     cfg = _load(config, overrides)
     try:
         out = run_build(cfg)
-    except (ValueError, FileNotFoundError, PermissionError, KeyError, OSError) as err:
+    except (ValueError, FileNotFoundError, PermissionError, KeyError, OSError, RuntimeError) as err:
         _fail(err)
     typer.echo(f"dataset: {out}")
 
@@ -183,3 +183,7 @@ def experiment(
 
 def main() -> None:  # pragma: no cover - console entry
     app(sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m synthmphn.cli`
+    main()
