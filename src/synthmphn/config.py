@@ -232,7 +232,7 @@ class RecaptionConfig(StrictModel):
     max_new_tokens: int = Field(32, ge=1)  # longest caption either captioner writes
     eval_groups: int = Field(200, ge=0)  # heldout groups used to measure the captioner (0 = skip)
     device: str = "cpu"
-    threads: int | None = 2  # torch threads while fitting / captioning (None = leave as is)
+    threads: int | None = 1  # torch threads while fitting / captioning (None = leave as is); 1: tiny ops
 
 
 # ----------------------------------------------------------------------------- the run
