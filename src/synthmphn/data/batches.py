@@ -1,0 +1,171 @@
+"""From caption slots to tensors: the training Dataset (decoding runs in DataLoader workers) and its collate.
+
+The batch sampler yields lists of `CaptionSlot`; the DataLoader hands each slot to `CaptionDataset`, which
+decodes m images of that caption (train.images_per_caption) and applies the train transform, then
+`collate_slots` stacks a batch of B slots into a `TrainBatch`:
+
+    images            [B·m, 3, H, W]  slot j's images at rows j·m ... j·m + m − 1
+    tokens            [B, L]          the tokenised captions
+    image_caption     [B·m]           j for each of slot j's images
+    text_partner      [B]             the partner slot's row (base <-> HN) or -1 for a single
+    text_is_negative  [B]             True for HN captions
+
+Which m images: a caption's images are ordered so that distinct generators come first (a round robin over
+the generators in a seeded order), then the first m are taken. So with `msm-all` data and m = 2 a caption
+gets two different generators. Choice and augmentation are seeded by (seed, step, group, caption), so a
+batch is the same whatever the number of workers and whether the run was resumed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from synthmphn.data.records import Group, ImageRecord
+from synthmphn.data.sampler import CaptionSlot
+from synthmphn.data.store import GroupStore
+from synthmphn.seeding import derive_seed
+
+Transform = Callable[[Image.Image], torch.Tensor]
+Tokenizer = Callable[[list[str]], torch.Tensor]
+
+
+@dataclass
+class SlotSample:
+    """One decoded slot: its m transformed images [m, 3, H, W] and its caption text."""
+
+    slot: CaptionSlot
+    images: torch.Tensor
+    text: str
+
+
+@dataclass
+class TrainBatch:
+    """A collated batch (shapes in the module docstring); `groups` [B] is kept for logging and tests."""
+
+    images: torch.Tensor
+    tokens: torch.Tensor
+    image_caption: torch.Tensor
+    text_partner: torch.Tensor
+    text_is_negative: torch.Tensor
+    groups: torch.Tensor
+
+    @property
+    def n_captions(self) -> int:
+        """B, the number of caption slots."""
+        return int(self.tokens.shape[0])
+
+
+def choose_images(records: Sequence[ImageRecord], m: int, seed: int) -> list[ImageRecord]:
+    """m of a caption's images, distinct generators first (round robin over generators in a seeded order).
+
+    Raises ValueError when the caption has fewer than m images.
+    """
+    if m > len(records):
+        raise ValueError(f"asked for {m} images of a caption that has {len(records)}")
+    rng = random.Random(seed)
+    by_generator: dict[str, list[ImageRecord]] = defaultdict(list)
+    for record in records:
+        by_generator[record.generator].append(record)
+    generators = sorted(by_generator)
+    rng.shuffle(generators)
+    for name in generators:
+        rng.shuffle(by_generator[name])
+    ordered: list[ImageRecord] = []
+    for depth in range(max(len(v) for v in by_generator.values())):
+        ordered.extend(by_generator[g][depth] for g in generators if depth < len(by_generator[g]))
+    return ordered[:m]
+
+
+class CaptionDataset(Dataset[SlotSample]):
+    """Map-style dataset indexed by `CaptionSlot`: decodes and transforms m images of the slot's caption."""
+
+    def __init__(self, store: GroupStore, images_per_caption: int, transform: Transform, seed: int) -> None:
+        self.store = store
+        self.images_per_caption = images_per_caption
+        self.transform = transform
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def __getitem__(self, slot: CaptionSlot) -> SlotSample:
+        """Slot -> (m transformed images, caption text), seeded by (seed, step, group, caption)."""
+        records = self.store.caption_images(slot.group, slot.neg)
+        chosen = choose_images(
+            records,
+            self.images_per_caption,
+            derive_seed(self.seed, "images", slot.step, slot.group, slot.neg),
+        )
+        with torch.random.fork_rng(devices=[]):  # seeded augmentation without disturbing the caller's RNG
+            torch.manual_seed(derive_seed(self.seed, "augment", slot.step, slot.group, slot.neg))
+            images = torch.stack([self.transform(self.store.image(slot.group, r.key)) for r in chosen])
+        return SlotSample(slot=slot, images=images, text=self.store.caption(slot.group, slot.neg))
+
+
+class SlotCollate:
+    """Collates `SlotSample`s into a `TrainBatch`, tokenising the captions (runs in the worker)."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def __call__(self, samples: list[SlotSample]) -> TrainBatch:
+        return collate_slots(samples, self.tokenizer)
+
+
+def collate_slots(samples: list[SlotSample], tokenizer: Tokenizer) -> TrainBatch:
+    """Stacks slot samples into a `TrainBatch` (layout in the module docstring)."""
+    per_caption = torch.tensor([s.images.shape[0] for s in samples])
+    return TrainBatch(
+        images=torch.cat([s.images for s in samples]),
+        tokens=tokenizer([s.text for s in samples]),
+        image_caption=torch.arange(len(samples)).repeat_interleave(per_caption),
+        text_partner=torch.tensor([s.slot.partner for s in samples], dtype=torch.long),
+        text_is_negative=torch.tensor([s.slot.neg >= 0 for s in samples], dtype=torch.bool),
+        groups=torch.tensor([s.slot.group for s in samples], dtype=torch.long),
+    )
+
+
+# ----------------------------------------------------------------------------- input checks
+
+
+def has_negatives(groups: Sequence[Group]) -> bool:
+    """True when at least one group has a hard-negative caption."""
+    return any(g.negatives for g in groups)
+
+
+def check_negatives(groups: Sequence[Group], loss: str, needs_negatives: bool, dataset_dir: Path) -> None:
+    """An HN objective on a dataset without negatives is an error naming the loss and the dataset."""
+    if needs_negatives and not has_negatives(groups):
+        raise ValueError(
+            f"train.loss={loss!r} needs hard-negative captions, but the dataset {dataset_dir} has none "
+            "(built with captions.negatives_per_caption=0?); use a loss without negatives (clip, siglip, "
+            "mpclip, stablerep+) or rebuild with captions.negatives_per_caption >= 1"
+        )
+
+
+def check_images_per_caption(groups: Sequence[Group], m: int, negatives: bool) -> None:
+    """train.images_per_caption larger than a caption's image count is an error naming both numbers."""
+    fewest: tuple[int, str] | None = None
+    for group in groups:
+        counts = [(len(group.images), f"group {group.id} (base caption)")]
+        if negatives:
+            counts += [
+                (len(n.images), f"group {group.id} (negative {j})") for j, n in enumerate(group.negatives)
+            ]
+        low = min(counts)
+        if fewest is None or low[0] < fewest[0]:
+            fewest = low
+    if fewest is not None and m > fewest[0]:
+        raise ValueError(
+            f"train.images_per_caption={m} but {fewest[1]} has only {fewest[0]} image(s); set "
+            f"train.images_per_caption <= {fewest[0]} or build with more images per caption "
+            "(images.per_caption, or images.strategy=msm-all with a larger pool)"
+        )

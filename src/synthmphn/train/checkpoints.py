@@ -1,0 +1,129 @@
+"""Training checkpoints: where they live, what they hold, and when a resume is allowed.
+
+    <train_dir>/checkpoints/step_0000200.pt   every train.checkpoint_every steps and at the end (last 2 kept)
+    <train_dir>/checkpoints/last.pt           the newest one (a hard link, or a copy where links fail)
+
+Each file is `models.checkpoint.save_checkpoint`'s layout (open_clip loads it) with the training state:
+step, optimizer, grad scaler, sampler state, torch RNG, the resolved train config, the seed and the dataset
+fingerprint (sha256 of manifest.jsonl). Writes are atomic, so a crash leaves the previous last.pt intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from synthmphn.config import RunConfig, config_to_dict
+from synthmphn.data.manifest import MANIFEST_NAME
+
+CHECKPOINT_DIR = "checkpoints"
+LAST_NAME = "last.pt"
+KEEP_STEP_FILES = 2
+
+RESUME_FREE_FIELDS = frozenset(
+    {
+        "train.steps",
+        "train.epochs",
+        "train.checkpoint_every",
+        "train.log_every",
+        "train.workers",
+        "train.device",
+        "train.threads",
+        "train.data",
+    }
+)
+"""Config fields a resume may change; every other train field (and the seed) must match the checkpoint."""
+
+
+def checkpoint_dir(train_dir: Path) -> Path:
+    """`<train_dir>/checkpoints`."""
+    return train_dir / CHECKPOINT_DIR
+
+
+def last_checkpoint(train_dir: Path) -> Path:
+    """`<train_dir>/checkpoints/last.pt` (it may not exist)."""
+    return checkpoint_dir(train_dir) / LAST_NAME
+
+
+def step_checkpoint(train_dir: Path, step: int) -> Path:
+    """`<train_dir>/checkpoints/step_{step:07d}.pt`."""
+    return checkpoint_dir(train_dir) / f"step_{step:07d}.pt"
+
+
+def dataset_fingerprint(dataset_dir: Path) -> str:
+    """sha256 of the dataset's manifest.jsonl (which lists every shard's sha256): same data, same print."""
+    return hashlib.sha256((dataset_dir / MANIFEST_NAME).read_bytes()).hexdigest()
+
+
+def resume_config(cfg: RunConfig) -> dict[str, Any]:
+    """What a checkpoint records of the config: the seed and the resolved train section."""
+    return {"seed": cfg.seed, "train": config_to_dict(cfg.train)}
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """{"a.b.c": leaf} for a nested dict (lists and other values are leaves)."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def config_mismatches(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """'field: checkpoint X vs now Y' for every field (outside RESUME_FREE_FIELDS) that differs."""
+    old, new = _flatten(saved), _flatten(current)
+    fields = sorted((set(old) | set(new)) - RESUME_FREE_FIELDS)
+    return [
+        f"{f}: checkpoint {old.get(f)!r} vs now {new.get(f)!r}" for f in fields if old.get(f) != new.get(f)
+    ]
+
+
+def check_resume(path: Path, state: dict[str, Any], cfg: RunConfig, fingerprint: str) -> None:
+    """Raises ValueError naming every mismatching field when `state` comes from another config or dataset."""
+    problems = config_mismatches(state.get("config", {}), resume_config(cfg))
+    if state.get("dataset") != fingerprint:
+        problems.append(
+            f"dataset ({cfg.dataset_dir}/{MANIFEST_NAME}): checkpoint sha256 "
+            f"{str(state.get('dataset'))[:12]}... vs now {fingerprint[:12]}..."
+        )
+    if problems:
+        raise ValueError(
+            f"cannot resume from {path}: it was trained with a different config or dataset:\n  "
+            + "\n  ".join(problems)
+            + "\nrestore those settings, or train without --resume to start over"
+        )
+
+
+def link_as_last(step_file: Path) -> Path:
+    """Points last.pt at `step_file` atomically (hard link, or copy when the filesystem refuses links)."""
+    last = step_file.parent / LAST_NAME
+    fd, tmp = tempfile.mkstemp(prefix=f".{LAST_NAME}.", suffix=".tmp", dir=step_file.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        os.link(step_file, tmp)
+    except OSError:
+        shutil.copyfile(step_file, tmp)
+    os.replace(tmp, last)
+    return last
+
+
+def prune_step_files(train_dir: Path, keep: int = KEEP_STEP_FILES) -> None:
+    """Deletes all but the newest `keep` step_*.pt files (last.pt is a separate link and stays)."""
+    files = sorted(checkpoint_dir(train_dir).glob("step_*.pt"))
+    for path in files[:-keep] if keep > 0 else files:
+        path.unlink(missing_ok=True)
+
+
+def clear_checkpoints(train_dir: Path) -> list[Path]:
+    """Removes a previous run's step files and last.pt (a fresh start); returns what was removed."""
+    folder = checkpoint_dir(train_dir)
+    removed = [*folder.glob("step_*.pt"), *folder.glob(LAST_NAME)] if folder.exists() else []
+    for path in removed:
+        path.unlink()
+    return removed

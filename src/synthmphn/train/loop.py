@@ -1,0 +1,410 @@
+"""`synthmphn train CONFIG [--resume]`: train an open_clip model on a built SynthMPHN dataset.
+
+One readable loop (read `run_training` top to bottom):
+
+    data      GroupStore (train split) -> GroupBatchSampler (⌊p(t)·B⌋ base+HN pairs) -> DataLoader workers
+              decode m images per caption -> TrainBatch
+    model     create_clip(train.model) ; loss = create_loss(train.loss, **train.loss_options)
+    optimiser AdamW (open_clip's decay rule), warm-up + cosine LR, grad clipping, bf16/fp16 autocast,
+              train.accum_steps micro-batches per optimiser step (each micro-batch is a full contrastive
+              batch of B captions; the optimiser sees A·B captions per step)
+    state     checkpoints every train.checkpoint_every steps and at the end (atomic; last 2 kept + last.pt);
+              --resume continues bit-for-bit from last.pt (same config except run length / logging / workers)
+    guard     a non-finite loss or gradient norm stops the run, naming the step and the loss components;
+              last.pt stays the last good checkpoint
+    logs      metrics.jsonl + TensorBoard + a progress bar with samples/s; config.yaml and run_info.json
+
+Under torchrun every rank loads its block of each global batch; the loss gathers all ranks' features, so
+W processes reproduce one process's updates (see `train.distributed`). Only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from synthmphn.config import RunConfig, TrainConfig, config_to_dict
+from synthmphn.data.batches import (
+    CaptionDataset,
+    SlotCollate,
+    TrainBatch,
+    check_images_per_caption,
+    check_negatives,
+    has_negatives,
+)
+from synthmphn.data.records import Group
+from synthmphn.data.sampler import GroupBatchSampler
+from synthmphn.data.schedules import HN_SCHEDULES, hn_fraction_at, max_pairs
+from synthmphn.data.store import GroupStore
+from synthmphn.losses import create_loss
+from synthmphn.losses.base import ContrastiveBatch, ContrastiveLoss
+from synthmphn.losses.distributed import gather_batch
+from synthmphn.models.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
+from synthmphn.models.factory import create_clip
+from synthmphn.progress import progress
+from synthmphn.provenance import write_run_info
+from synthmphn.train.checkpoints import (
+    check_resume,
+    clear_checkpoints,
+    dataset_fingerprint,
+    last_checkpoint,
+    link_as_last,
+    prune_step_files,
+    resume_config,
+    step_checkpoint,
+)
+from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed
+from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
+from synthmphn.train.optim import clamp_logit_scale, create_optimizer, lr_at, set_lr
+
+log = logging.getLogger("synthmphn.train")
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class NonFiniteError(RuntimeError):
+    """The loss or gradient norm became NaN/inf; the message names the step and the loss components."""
+
+
+def run_training(cfg: RunConfig, resume: bool = False) -> Path:
+    """Trains per `cfg.train` on `cfg.dataset_dir`; returns the train folder (`cfg.train_dir`).
+
+    With `resume`, continues from `<train_dir>/checkpoints/last.pt` when it exists (a fresh start otherwise);
+    a finished run returns at once. Raises ValueError for unusable data/config (naming the field),
+    NonFiniteError (a RuntimeError) when the loss diverges.
+    """
+    dist = init_distributed(cfg.train.device)
+    try:
+        return _train(cfg, resume, dist)
+    finally:
+        cleanup_distributed(dist)
+
+
+def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
+    tc, train_dir = cfg.train, cfg.train_dir
+    torch.set_num_threads(tc.threads or max(1, usable_cpus() // dist.local_world_size))
+
+    # ---------------------------------------------------------------- data and run length
+    store = GroupStore(cfg.dataset_dir, "train")
+    loss_fn = create_loss(tc.loss, **tc.loss_options)  # unknown names/options fail here, before any work
+    negatives = check_training_data(store.groups, cfg, type(loss_fn))
+    fingerprint = dataset_fingerprint(cfg.dataset_dir)
+    total = total_steps(tc, GroupBatchSampler.count_captions(store.groups, negatives))
+    # the sampler counts micro-batches: accum_steps of them per optimiser step
+    sampler = GroupBatchSampler(
+        store.groups,
+        batch_size=tc.batch_size,
+        schedule=tc.hn_schedule,
+        total_steps=total * tc.accum_steps,
+        seed=cfg.seed,
+        negatives=negatives,
+        rank=dist.rank,
+        world_size=dist.world_size,
+    )
+
+    # ---------------------------------------------------------------- resume point
+    step, checkpoint = 0, None
+    if resume and last_checkpoint(train_dir).exists():
+        checkpoint = load_checkpoint(last_checkpoint(train_dir))
+        check_resume(last_checkpoint(train_dir), checkpoint["synthmphn"], cfg, fingerprint)
+        step = int(checkpoint["synthmphn"]["step"])
+        if step >= total:
+            log.info("%s: already trained %d of %d steps", train_dir, step, total)
+            return train_dir
+    elif dist.is_main:
+        start_fresh(train_dir)
+
+    # ---------------------------------------------------------------- model, loss, optimiser
+    torch.manual_seed(cfg.seed)
+    parts = create_clip(tc.model.name, tc.model.pretrained, device=dist.device, augment=tc.augment)
+    model = parts.model
+    loss_fn = loss_fn.to(dist.device)
+    optimizer = create_optimizer(model, tc.lr, tc.weight_decay)
+    scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")
+    if checkpoint is not None:
+        restore(checkpoint, model, optimizer, scaler, sampler)
+    if dist.distributed:
+        model = DistributedDataParallel(
+            model, device_ids=[dist.local_rank] if "cuda" in dist.device else None
+        )
+
+    # ---------------------------------------------------------------- batches (decoded in workers)
+    dataset = CaptionDataset(store, tc.images_per_caption, parts.preprocess_train, cfg.seed)
+    loader = DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=tc.workers,
+        collate_fn=SlotCollate(parts.tokenizer),
+        pin_memory="cuda" in dist.device,
+    )
+    # one loader iterator serves the whole run, so its workers persist without persistent_workers
+
+    # ---------------------------------------------------------------- logs
+    logger = MetricsLogger(train_dir, resume_step=step, enabled=dist.is_main)
+    if dist.is_main:
+        write_run_info(train_dir, config_to_dict(cfg), cfg.seed, "train")
+    bar = progress(total=total, initial=step, desc="train", unit="step") if dist.is_main else None
+    meter = Throughput(tc.batch_size * tc.accum_steps)
+
+    # ---------------------------------------------------------------- the loop
+    batches: Iterator[TrainBatch] = iter(loader)
+    try:
+        while step < total:
+            lr = lr_at(step, tc.lr, tc.warmup_steps, total)
+            set_lr(optimizer, lr)
+            with meter.waiting():
+                micro_batches = [next(batches) for _ in range(tc.accum_steps)]
+            metrics = train_step(
+                model,
+                loss_fn,
+                optimizer,
+                scaler,
+                micro_batches,
+                precision=tc.precision,
+                grad_clip=tc.grad_clip,
+                step=step + 1,
+                device=dist.device,
+            )
+            step += 1
+            meter.count_step()
+            if step % tc.log_every == 0 or step == total:
+                record = {
+                    "epoch": sampler.epoch_at(step * tc.accum_steps),
+                    "lr": lr,
+                    "hn_fraction": hn_fraction_at(tc.hn_schedule, (step - 1) / total),
+                    **metrics,
+                    **meter.read(),
+                }
+                logger.log(step, record)
+                if bar is not None:
+                    bar.set_postfix(loss=f"{metrics['loss']:.4f}", samples_s=f"{record['samples_per_s']:.0f}")
+            if bar is not None:
+                bar.update(1)
+            if step % tc.checkpoint_every == 0 or step == total:
+                check_parameters_finite(model, step)  # on every rank, so all stop together
+                if dist.is_main:
+                    save_training_checkpoint(cfg, step, model, optimizer, scaler, sampler, fingerprint)
+    finally:
+        del batches  # shuts the loader's workers down
+        logger.close()
+        if bar is not None:
+            bar.close()
+    return train_dir
+
+
+# ----------------------------------------------------------------------------- setup helpers
+
+
+def check_training_data(groups: list[Group], cfg: RunConfig, loss_cls: type[ContrastiveLoss]) -> bool:
+    """Fails with a clear ValueError when the data cannot feed the objective; returns whether to use negatives."""
+    tc = cfg.train
+    HN_SCHEDULES.get(tc.hn_schedule.name)
+    check_negatives(groups, tc.loss, loss_cls.needs_negatives, cfg.dataset_dir)
+    negatives = has_negatives(groups)
+    check_images_per_caption(groups, tc.images_per_caption, negatives)
+    if loss_cls.needs_negatives and max_pairs(tc.hn_schedule, tc.batch_size) == 0:
+        raise ValueError(
+            f"train.loss={tc.loss!r} needs base+HN pairs, but train.hn_schedule (name={tc.hn_schedule.name!r}, "
+            f"p_max={tc.hn_schedule.p_max}) never puts a pair in a batch of {tc.batch_size}; raise p_max"
+        )
+    return negatives
+
+
+def total_steps(tc: TrainConfig, captions_per_epoch: int) -> int:
+    """train.steps, or ⌈epochs · steps per epoch⌉ with steps per epoch = ⌊captions / (B · accum_steps)⌋ ≥ 1."""
+    if tc.steps is not None:
+        return tc.steps
+    per_epoch = max(1, captions_per_epoch // (tc.batch_size * tc.accum_steps))
+    return max(1, math.ceil((tc.epochs or 1.0) * per_epoch))
+
+
+def start_fresh(train_dir: Path) -> None:
+    """A run without --resume starts over: a previous run's checkpoints and TensorBoard events go."""
+    removed = clear_checkpoints(train_dir)
+    if removed:
+        log.warning(
+            "%s: starting over (no --resume); removed %d old checkpoint file(s)", train_dir, len(removed)
+        )
+    shutil.rmtree(train_dir / TENSORBOARD_DIR, ignore_errors=True)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and taskset narrow), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS / Windows
+        return os.cpu_count() or 1
+
+
+def device_type(device: str) -> str:
+    """'cuda' or 'cpu' (what autocast and GradScaler call the device)."""
+    return "cuda" if device.startswith("cuda") else "cpu"
+
+
+# ----------------------------------------------------------------------------- one optimiser step
+
+
+def train_step(
+    model: nn.Module,
+    loss_fn: ContrastiveLoss,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    micro_batches: list[TrainBatch],
+    precision: str,
+    grad_clip: float | None,
+    step: int,
+    device: str = "cpu",
+) -> dict[str, float]:
+    """Forward + backward over the micro-batches (gradients averaged), clip, optimiser step, clamp the scale.
+
+    Returns the loss components (mean over micro-batches), the gradient norm and the logit scale.
+    Raises NonFiniteError naming `step` when a loss or the gradient norm is NaN/inf.
+    """
+    totals: dict[str, float] = {}
+    for index, batch in enumerate(micro_batches):
+        last = index == len(micro_batches) - 1
+        sync = nullcontext() if last or not isinstance(model, DistributedDataParallel) else model.no_sync()
+        with sync:
+            losses = compute_losses(model, loss_fn, batch, precision, device)
+            values = {k: float(v.detach()) for k, v in losses.items()}
+            check_finite(values, step)
+            scaler.scale(losses["loss"] / len(micro_batches)).backward()
+        for key, value in values.items():
+            totals[key] = totals.get(key, 0.0) + value / len(micro_batches)
+    scaler.unscale_(optimizer)
+    params = [p for p in model.parameters() if p.grad is not None]
+    if grad_clip is not None:
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, grad_clip))
+    else:
+        grad_norm = float(torch.nn.utils.get_total_norm([p.grad for p in params]))
+    if not math.isfinite(grad_norm) and not scaler.is_enabled():  # fp16: the scaler skips such steps
+        raise NonFiniteError(
+            f"the gradient norm is {grad_norm} at step {step} (losses {_fmt(totals)}); "
+            "stopped. Lower train.lr or set train.grad_clip"
+        )
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    inner = unwrap_model(model)
+    clamp_logit_scale(inner)
+    return {**totals, "grad_norm": grad_norm, "logit_scale": float(inner.logit_scale.detach().exp())}
+
+
+def compute_losses(
+    model: nn.Module, loss_fn: ContrastiveLoss, batch: TrainBatch, precision: str, device: str = "cpu"
+) -> dict[str, torch.Tensor]:
+    """Encodes a batch under autocast, then evaluates the loss in float32 on the (all-rank) gathered batch."""
+    autocast = torch.autocast(
+        device_type(device),
+        dtype=AUTOCAST_DTYPES.get(precision, torch.bfloat16),
+        enabled=precision in AUTOCAST_DTYPES,
+    )
+    with autocast:
+        outputs = model(
+            batch.images.to(device, non_blocking=True), batch.tokens.to(device, non_blocking=True)
+        )
+    image_features, text_features, logit_scale, logit_bias = unpack_outputs(outputs)
+    contrastive = ContrastiveBatch(
+        image_features=image_features.float(),
+        text_features=text_features.float(),
+        image_caption=batch.image_caption.to(device),
+        text_partner=batch.text_partner.to(device),
+        text_is_negative=batch.text_is_negative.to(device),
+        logit_scale=logit_scale.float(),
+        logit_bias=None if logit_bias is None else logit_bias.float(),
+    )
+    return loss_fn(gather_batch(contrastive))
+
+
+def unpack_outputs(outputs: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(image features, text features, exp'd logit scale, logit bias or None) from open_clip's dict or tuple."""
+    if isinstance(outputs, dict):
+        return (
+            outputs["image_features"],
+            outputs["text_features"],
+            outputs["logit_scale"],
+            outputs.get("logit_bias"),
+        )
+    bias = outputs[3] if len(outputs) > 3 else None
+    return outputs[0], outputs[1], outputs[2], bias
+
+
+def check_finite(values: dict[str, float], step: int) -> None:
+    """Raises NonFiniteError (naming the step and every component) unless the loss is finite."""
+    if not math.isfinite(values["loss"]):
+        raise NonFiniteError(
+            f"the loss is not finite at step {step} ({_fmt(values)}); training stopped. The last good "
+            "checkpoint (checkpoints/last.pt) is kept. Lower train.lr, set train.grad_clip, or use "
+            "train.precision=fp32/bf16"
+        )
+
+
+def _fmt(values: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.6g}" for k, v in values.items())
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def save_training_checkpoint(
+    cfg: RunConfig,
+    step: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    sampler: GroupBatchSampler,
+    fingerprint: str,
+) -> Path:
+    """Writes step_{step}.pt atomically, points last.pt at it and keeps the last two step files."""
+    inner = unwrap_model(model)
+    state = {
+        "step": step,
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict(),
+        "sampler": sampler.state_dict(step * cfg.train.accum_steps),
+        "rng": {"torch": torch.get_rng_state()},
+        "config": resume_config(cfg),
+        "dataset": fingerprint,
+    }
+    path = save_checkpoint(step_checkpoint(cfg.train_dir, step), inner, state)
+    link_as_last(path)
+    prune_step_files(cfg.train_dir)
+    return path
+
+
+def check_parameters_finite(model: nn.Module, step: int) -> None:
+    """Raises NonFiniteError naming the first bad parameters, so a diverged model is never checkpointed."""
+    bad = [name for name, p in unwrap_model(model).named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        raise NonFiniteError(
+            f"parameters {bad[:3]} are not finite at step {step}; the checkpoint is not written and "
+            "last.pt stays the last good one. Lower train.lr or set train.grad_clip"
+        )
+
+
+def restore(
+    checkpoint: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    sampler: GroupBatchSampler,
+) -> None:
+    """Loads weights, optimiser, scaler, sampler position and RNG state from a checkpoint."""
+    state = checkpoint["synthmphn"]
+    model.load_state_dict(checkpoint["state_dict"])
+    optimizer.load_state_dict(state["optimizer"])
+    if state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
+    sampler.load_state_dict(state["sampler"])
+    torch.set_rng_state(state["rng"]["torch"])

@@ -1,0 +1,59 @@
+"""Optimiser and learning-rate schedule, as open_clip sets them up.
+
+AdamW with betas (0.9, 0.98), eps 1e-6; weight decay only on matrices: parameters with fewer than 2
+dimensions, biases, norm layers ("ln"/"bn" in the name) and the logit scale/bias are not decayed (open_clip's
+rule; 2-D embeddings such as the token embedding *are* decayed there too).
+
+Learning rate at optimiser step k (0-based), warm-up W steps, T steps in all, base rate η:
+
+    lr(k) = η · (k + 1) / W                              for k < W
+    lr(k) = η · ½ · (1 + cos(π · (k − W) / (T − W)))     otherwise
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+BETAS = (0.9, 0.98)
+EPS = 1e-6
+MAX_LOGIT_SCALE = math.log(100.0)
+
+
+def no_decay(name: str, param: nn.Parameter) -> bool:
+    """open_clip's rule: biases, norms, gains and scalars (ndim < 2) and the logit scale/bias are not decayed."""
+    return param.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name
+
+
+def create_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters, in two groups: decayed matrices and undecayed rest."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in named if not no_decay(n, p)]
+    rest = [p for n, p in named if no_decay(n, p)]
+    groups = [{"params": rest, "weight_decay": 0.0}, {"params": decay, "weight_decay": weight_decay}]
+    return torch.optim.AdamW(groups, lr=lr, betas=BETAS, eps=EPS)
+
+
+def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int) -> float:
+    """Linear warm-up then cosine decay to 0 (formula in the module docstring), open_clip's `cosine_lr`."""
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    decay_steps = max(1, total_steps - warmup_steps)
+    progress = min(1.0, (step - warmup_steps) / decay_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * progress)) * base_lr
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Sets every parameter group's learning rate."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+@torch.no_grad()
+def clamp_logit_scale(model: nn.Module) -> None:
+    """Keeps the log-space logit scale in [0, ln 100] after each step, as open_clip does (s ≤ 100)."""
+    scale = getattr(model, "logit_scale", None)
+    if isinstance(scale, torch.Tensor):
+        scale.clamp_(0.0, MAX_LOGIT_SCALE)

@@ -1,0 +1,133 @@
+"""Slots -> tensors: image choice (distinct generators first), collate layout, worker determinism, checks."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+from torchvision import transforms
+
+from synthmphn.config import ScheduleConfig
+from synthmphn.data.batches import (
+    CaptionDataset,
+    SlotCollate,
+    check_images_per_caption,
+    check_negatives,
+    choose_images,
+)
+from synthmphn.data.manifest import Manifest, ShardEntry
+from synthmphn.data.records import Group, ImageRecord, NegativeCaption
+from synthmphn.data.sampler import GroupBatchSampler
+from synthmphn.data.shards import write_shard
+from synthmphn.data.store import GroupStore
+
+
+def png(value: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (12, 12), (value % 256, (3 * value) % 256, (7 * value) % 256)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def records(prefix: str, gens: list[str], images: dict[str, bytes], base_seed: int) -> list[ImageRecord]:
+    out = []
+    for k, gen in enumerate(gens):
+        key = f"{prefix}.{k}.png"
+        images[key] = png(base_seed + k)
+        out.append(ImageRecord(key=key, generator=gen, seed=base_seed + k))
+    return out
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> GroupStore:
+    """12 groups, 1 negative, 3 images per caption from generators a, b, c."""
+    root = tmp_path_factory.mktemp("batches-data")
+    samples = []
+    for i in range(12):
+        images: dict[str, bytes] = {}
+        negative = NegativeCaption(
+            text=f"neg {i}", kind="subject", images=records("neg0", list("abc"), images, 100 * i + 50)
+        )
+        group = Group(
+            id=f"g{i:03d}",
+            caption=f"base {i}",
+            images=records("base", list("abc"), images, 100 * i),
+            negatives=[negative],
+        )
+        samples.append((group, images))
+    sha = write_shard(root / "train-000000.tar", samples)
+    Manifest(
+        root,
+        [ShardEntry(path="train-000000.tar", split="train", index=0, n_groups=12, n_images=72, sha256=sha)],
+    ).save()
+    return GroupStore(root)
+
+
+def fake_tokenizer(texts: list[str]) -> torch.Tensor:
+    return torch.tensor([[len(t), ord(t[0])] for t in texts])
+
+
+AUGMENT = transforms.Compose([transforms.RandomResizedCrop(8, scale=(0.5, 1.0)), transforms.ToTensor()])
+
+
+def loader(store: GroupStore, workers: int, m: int = 2, start: int = 0) -> DataLoader:
+    sampler = GroupBatchSampler(store.groups, 6, ScheduleConfig(name="constant", p_max=0.34), 5, seed=1)
+    sampler.start_step = start
+    dataset = CaptionDataset(store, m, AUGMENT, seed=1)
+    return DataLoader(
+        dataset, batch_sampler=sampler, num_workers=workers, collate_fn=SlotCollate(fake_tokenizer)
+    )
+
+
+def test_choose_images_takes_distinct_generators_first() -> None:
+    recs = [ImageRecord(key=f"base.{k}.png", generator=g, seed=k) for k, g in enumerate("aabbc")]
+    for seed in range(20):
+        assert len({r.generator for r in choose_images(recs, 3, seed)}) == 3
+        assert sorted(r.key for r in choose_images(recs, 5, seed)) == sorted(r.key for r in recs)
+    assert choose_images(recs, 2, 7) == choose_images(recs, 2, 7)
+    assert len({tuple(r.key for r in choose_images(recs, 2, s)) for s in range(20)}) > 1
+    with pytest.raises(ValueError, match="6 images of a caption that has 5"):
+        choose_images(recs, 6, 0)
+
+
+def test_collated_layout(store: GroupStore) -> None:
+    batch = next(iter(loader(store, workers=0)))
+    assert batch.images.shape == (12, 3, 8, 8)  # B·m images
+    assert batch.tokens.shape == (6, 2)
+    assert batch.image_caption.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert batch.text_partner.tolist() == [1, 0, 3, 2, -1, -1]  # ⌊0.34·6⌋ = 2 pairs first
+    assert batch.text_is_negative.tolist()[:4] == [False, True, False, True]
+    assert batch.groups[0] == batch.groups[1] and batch.n_captions == 6
+
+
+def test_texts_follow_the_slots(store: GroupStore) -> None:
+    dataset = CaptionDataset(store, 1, transforms.ToTensor(), seed=0)
+    slot = GroupBatchSampler(store.groups, 6, ScheduleConfig(name="constant"), 5, seed=0).batch_at(0)[1]
+    assert dataset[slot].text == f"neg {slot.group}" and dataset[slot].images.shape == (1, 3, 12, 12)
+
+
+def test_workers_and_resume_give_identical_batches(store: GroupStore) -> None:
+    plain = list(loader(store, workers=0))
+    with_worker = list(loader(store, workers=1))
+    resumed = list(loader(store, workers=0, start=3))
+    assert len(plain) == 5 and len(resumed) == 2
+    for a, b in zip(plain, with_worker, strict=True):
+        assert torch.equal(a.images, b.images) and torch.equal(a.tokens, b.tokens)
+    for a, b in zip(plain[3:], resumed, strict=True):
+        assert torch.equal(a.images, b.images)
+
+
+def test_hn_loss_without_negatives_is_a_clear_error() -> None:
+    groups = [Group(id="g0", caption="a cat")]
+    with pytest.raises(ValueError, match=r"train.loss='negclip'.*/data/x"):
+        check_negatives(groups, "negclip", True, Path("/data/x"))
+    check_negatives(groups, "mpclip", False, Path("/data/x"))
+
+
+def test_too_many_images_per_caption_is_a_clear_error(store: GroupStore) -> None:
+    check_images_per_caption(store.groups, 3, negatives=True)
+    with pytest.raises(ValueError, match=r"train.images_per_caption=4 .* only 3 image"):
+        check_images_per_caption(store.groups, 4, negatives=True)
