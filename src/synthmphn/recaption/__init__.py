@@ -1,1 +1,18 @@
-"""recaption stage."""
+"""Recaptioning (SPEC §5): a captioner fit on a small clean subset rewrites train captions, a CLIP filter decides.
+
+    base.py      Captioner protocol (fit / caption / save / load) and the CAPTIONERS registry
+    embedded.py  `embedded`: small conv encoder + word-level GRU decoder, trained from scratch on S_h
+    hf.py        `transformers`: any local image-to-text model (AutoModelForImageTextToText), greedy generate
+    filter.py    CapFilt rule: replace when cos(f(x), g(new)) >= alpha * cos(f(x), g(old))
+    metrics.py   captioner exact match / subject accuracy; filter precision / recall on misaligned captions
+    pipeline.py  `run_recaption(src, dst, cfg)`: shards in, shards out (atomic, resumable, deterministic)
+
+Choices worth knowing:
+- S_h is the first `recaption.clean_groups` train groups by id unless records carry a `clean` flag
+  (`pipeline.select_clean_groups`); S_h keeps its captions, only the other train groups are candidates.
+- A group's new caption is the majority vote over the captions of its base images (ties: earliest image);
+  it is scored against the renormalised mean of its images' CLIP features.
+- Only `Group.caption` (json + txt members) changes; images, negatives and heldout shards are copied as is.
+- torch runs on `recaption.threads` = 1 thread by default: the captioner's ops are tiny, and on a shared
+  2-core machine two threads cost ~8x the CPU time for the same fit.
+"""

@@ -1,0 +1,61 @@
+"""The captioner protocol and registry.
+
+A captioner turns images into captions. Pretrained ones (``transformers``) are ready on construction; trained
+ones (``embedded``) first `fit` on a small clean subset of (image, caption) pairs, the paper's image-grounded
+text decoder trained on S_h. Both decode greedily, so the same weights and images always give the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+import torch
+from PIL import Image
+
+from synthmphn.config import RecaptionConfig
+from synthmphn.registry import Registry
+
+
+class Captioner(Protocol):
+    """Writes one caption per image; `needs_fit` says whether `fit` must run before `caption`.
+
+    `save`/`load` persist what `fit` learned (a no-op for pretrained captioners), so a resumed recaption
+    run reuses the fitted weights instead of refitting.
+    """
+
+    needs_fit: ClassVar[bool]
+
+    def fit(self, images: list[Image.Image], captions: list[str], seed: int) -> None: ...
+
+    def caption(self, images: list[Image.Image]) -> list[str]: ...
+
+    def save(self, directory: Path) -> None: ...
+
+    def load(self, directory: Path) -> None: ...
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Runs a block with `threads` intra-op threads (restored after); None leaves torch's setting alone."""
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+CAPTIONERS: Registry[type] = Registry("captioner")
+"""name -> class constructed as `cls(config: RecaptionConfig)`."""
+
+
+def create_captioner(config: RecaptionConfig) -> Captioner:
+    """Builds the captioner named by `config.captioner` (importing the built-in ones first)."""
+    import synthmphn.recaption.embedded  # noqa: F401  (registers "embedded")
+    import synthmphn.recaption.hf  # noqa: F401  (registers "transformers")
+
+    return CAPTIONERS.get(config.captioner)(config)
