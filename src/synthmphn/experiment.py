@@ -93,7 +93,7 @@ class PlannedRun:
 
 
 def load_experiment(path: Path) -> ExperimentSpec:
-    """Reads and validates an experiment YAML; `base` and `output` resolve relative to the YAML's folder."""
+    """Reads and validates an experiment YAML; `base` resolves relative to the YAML's folder, `output` to the cwd."""
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
@@ -145,17 +145,23 @@ def dataset_dir(spec: ExperimentSpec, key: str) -> Path:
     return spec.output / "datasets" / key / "dataset"
 
 
-def build_datasets(spec: ExperimentSpec, datasets: dict[str, RunConfig]) -> None:
-    """Builds each distinct dataset once (build itself resumes and skips finished shards)."""
+def build_datasets(spec: ExperimentSpec, datasets: dict[str, RunConfig], recaptioned: bool) -> None:
+    """Builds each distinct dataset once (build itself resumes and skips finished shards).
+
+    Raw datasets come first; recaptioned ones (`recaptioned=True`) after the raw runs have trained, because
+    their CLIP filter scores with a raw model (`recaption.scorer_checkpoint`, usually a raw run's last.pt).
+    """
     from synthmphn.build import run_build
 
     for key, cfg in datasets.items():
+        if key.endswith("-recap") != recaptioned:
+            continue
         raw_key = key.removesuffix("-recap")
         raw_cfg = cfg.model_copy(deep=True)
         raw_cfg.output.dir = spec.output / "datasets" / raw_key
         raw_cfg.train.data = dataset_dir(spec, raw_key)
         run_build(raw_cfg)
-        if key.endswith("-recap"):
+        if recaptioned:
             from synthmphn.recaption.pipeline import run_recaption
 
             recap_cfg = raw_cfg.model_copy(deep=True)
@@ -185,22 +191,31 @@ def run_experiment(path: Path, jobs: int = 1) -> Path:
     runs, datasets = plan_grid(spec)
     spec.output.mkdir(parents=True, exist_ok=True)
     write_run_info(spec.output, spec.model_dump(mode="json"), spec.seeds[0], "experiment")
-    build_datasets(spec, datasets)
-    todo = [r for r in runs if not (r.run_dir / "eval" / "metrics.json").exists()]
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
-    bar = progress(total=len(runs), initial=len(runs) - len(todo), desc=f"experiment {spec.name}", unit="run")
+    bar = progress(total=len(runs), desc=f"experiment {spec.name}", unit="run")
+    for recaptioned in (False, True):
+        build_datasets(spec, datasets, recaptioned)
+        phase = [r for r in runs if r.dataset_key.endswith("-recap") == recaptioned]
+        run_cells(path, phase, jobs, bar)
+    bar.close()
+    return write_results(spec, runs)
+
+
+def run_cells(path: Path, runs: list[PlannedRun], jobs: int, bar: Any) -> None:
+    """Trains + evaluates the cells not finished yet (finished = eval/metrics.json exists)."""
+    done = [r for r in runs if (r.run_dir / "eval" / "metrics.json").exists()]
+    bar.update(len(done))
+    todo = [r for r in runs if r not in done]
     if jobs > 1:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(run_one, str(path), r.variant, r.seed, r.overrides, threads) for r in todo]
             for future in futures:
                 future.result()
                 bar.update(1)
-    else:
-        for r in todo:
-            run_one(str(path), r.variant, r.seed, r.overrides, None)
-            bar.update(1)
-    bar.close()
-    return write_results(spec, runs)
+        return
+    for r in todo:
+        run_one(str(path), r.variant, r.seed, r.overrides, None)
+        bar.update(1)
 
 
 def collect_metrics(runs: list[PlannedRun]) -> dict[str, dict[int, dict[str, float]]]:

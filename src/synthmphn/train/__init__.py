@@ -8,10 +8,3 @@
 
 Batches come from `data/` (sampler.py: which captions; batches.py: decode + collate; schedules.py: p(t)).
 """
-
-import os
-
-# Idle OpenMP threads sleep instead of spinning. On a shared 2-core machine spinning threads fight other
-# processes (and our own DataLoader worker): measured 8-9 s/step with spinning vs 1.8-2.0 s/step passive
-# for the quickstart config. Takes effect only if torch is not imported yet; users may override it.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
