@@ -40,7 +40,7 @@ from PIL import Image
 
 from synthmphn.captions.base import create_caption_backend
 from synthmphn.captions.misalign import apply_misalignment
-from synthmphn.config import ImagesConfig, RunConfig
+from synthmphn.config import ImagesConfig, RunConfig, flatten_config
 from synthmphn.data.manifest import Manifest, ShardEntry, shard_name
 from synthmphn.data.records import CaptionDraft, Group, ImageRecord, NegativeCaption
 from synthmphn.data.shards import check_group_id, index_shard, write_shard
@@ -279,19 +279,9 @@ def build_config_of(cfg: RunConfig) -> dict[str, Any]:
     return tree
 
 
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """{'a.b.c': value} for every leaf of nested mappings."""
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
-
-
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Lines `field: old -> new` for every leaf that differs between two build configs."""
-    before, after = _flatten(old), _flatten(new)
+    before, after = flatten_config(old), flatten_config(new)
     missing = object()
     return [
         f"{name}: {before.get(name, '(unset)')!r} -> {after.get(name, '(unset)')!r}"

@@ -333,6 +333,16 @@ def validate_config(tree: dict[str, Any], source: str = "config") -> RunConfig:
         raise ConfigError("\n".join(lines)) from None
 
 
+def flatten_config(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """{"a.b.c": leaf} for every leaf of a nested dict (lists are leaves): compares configs field by field."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat.update(flatten_config(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
 def config_to_dict(config: BaseModel) -> dict[str, Any]:
     """A JSON/YAML-safe dict of a config (paths as strings), for writing next to outputs."""
     return config.model_dump(mode="json")

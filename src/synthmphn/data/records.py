@@ -23,9 +23,13 @@ class CaptionSpec(BaseModel):
     def with_change(self, kind: str, value: str, category: str | None = None) -> CaptionSpec:
         """A copy with one slot changed: kind is 'subject' or 'attribute:<name>'."""
         if kind == "subject":
-            return CaptionSpec(subject=value, category=category or self.category, attributes=dict(self.attributes))
+            return CaptionSpec(
+                subject=value, category=category or self.category, attributes=dict(self.attributes)
+            )
         name = kind.removeprefix("attribute:")
-        return CaptionSpec(subject=self.subject, category=self.category, attributes={**self.attributes, name: value})
+        return CaptionSpec(
+            subject=self.subject, category=self.category, attributes={**self.attributes, name: value}
+        )
 
 
 class ImageRecord(BaseModel):

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from synthmphn.config import RunConfig, config_to_dict
+from synthmphn.config import RunConfig, config_to_dict, flatten_config
 from synthmphn.data.manifest import MANIFEST_NAME
 
 CHECKPOINT_DIR = "checkpoints"
@@ -64,19 +64,9 @@ def resume_config(cfg: RunConfig) -> dict[str, Any]:
     return {"seed": cfg.seed, "train": config_to_dict(cfg.train)}
 
 
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """{"a.b.c": leaf} for a nested dict (lists and other values are leaves)."""
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
-
-
 def config_mismatches(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """'field: checkpoint X vs now Y' for every field (outside RESUME_FREE_FIELDS) that differs."""
-    old, new = _flatten(saved), _flatten(current)
+    old, new = flatten_config(saved), flatten_config(current)
     fields = sorted((set(old) | set(new)) - RESUME_FREE_FIELDS)
     return [
         f"{f}: checkpoint {old.get(f)!r} vs now {new.get(f)!r}" for f in fields if old.get(f) != new.get(f)
