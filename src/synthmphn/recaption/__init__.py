@@ -8,8 +8,8 @@
     pipeline.py  `run_recaption(src, dst, cfg)`: shards in, shards out (atomic, resumable, deterministic)
 
 Choices worth knowing:
-- S_h is the first `recaption.clean_groups` train groups by id unless records carry a `clean` flag
-  (`pipeline.select_clean_groups`); S_h keeps its captions, only the other train groups are candidates.
+- S_h is the first `recaption.clean_groups` train groups by id (`pipeline.select_clean_groups`); S_h keeps
+  its captions, only the other train groups are candidates.
 - A group's new caption is the majority vote over the captions of its base images (ties: earliest image);
   it is scored against the renormalised mean of its images' CLIP features.
 - Only `Group.caption` (json + txt members) changes; images, negatives and heldout shards are copied as is.

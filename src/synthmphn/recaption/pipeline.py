@@ -4,9 +4,8 @@ Steps (SPEC §5, the image version of the paper's recaptioning):
 
 1. Check up front: IN has a manifest whose shards match their sha256, OUT is another folder and (when it
    exists) was made by recaption with the same settings, the scorer checkpoint exists.
-2. Clean subset S_h = `select_clean_groups`: the train groups flagged clean when the records carry such a
-   flag, else the first `recaption.clean_groups` train groups by id (the build's ids are in draw order,
-   so this is a fixed, config-independent choice). S_h keeps its captions; every other train group is a
+2. Clean subset S_h = `select_clean_groups`: the first `recaption.clean_groups` train groups by id (the
+   build's ids are in draw order and its first `captions.clean_groups` groups are never misaligned). S_h keeps its captions; every other train group is a
    candidate for recaptioning.
 3. Fit the captioner on S_h's base images and captions (one pair per image), or load the weights a previous
    run saved in `OUT/recaption/captioner/`, so a resumed run writes identical shards without refitting.
@@ -187,14 +186,11 @@ def copy_metadata(src: Path, dst: Path) -> None:
 
 
 def select_clean_groups(groups: Sequence[Group], n: int) -> tuple[set[str], str]:
-    """The ids of the clean subset S_h and how they were chosen ("flag" or "first_by_id").
+    """The ids of the clean subset S_h (the first `n` train groups by id) and how they were chosen.
 
-    When the records carry a `clean` flag and some group sets it, S_h is those groups; otherwise it is the
-    first `n` train groups by id. (One function, so switching to a flag the builder writes is one edit.)
+    The build keeps its first `captions.clean_groups` groups free of misaligned captions and ids follow draw
+    order, so this matches the build's clean prefix; user data puts its trusted groups first.
     """
-    flagged = {g.id for g in groups if getattr(g, "clean", False)}
-    if flagged:
-        return flagged, "flag"
     ids = sorted(g.id for g in groups)
     return set(ids[:n]), "first_by_id"
 
@@ -308,7 +304,7 @@ def decision_rows(
             {
                 "id": group.id,
                 "clean": verdict is None,
-                "misaligned": getattr(group, "misaligned", None),
+                "misaligned": group.misaligned,
                 "decision": verdict.to_json() if verdict else None,
                 "caption": verdict.caption if verdict else group.caption,
             }
@@ -371,7 +367,7 @@ def build_summary(
             captioner, source, cfg, dst / STATE_DIR / "captioner_eval.json"
         ),
     }
-    truth = [row for row in rows if row["decision"] is not None and row["misaligned"] is not None]
+    truth = [row for row in rows if row["decision"] is not None]
     if truth and any(row["misaligned"] for row in truth):
         summary["misaligned"] = filter_quality(
             [row["decision"]["replaced"] for row in truth], [bool(row["misaligned"]) for row in truth]
