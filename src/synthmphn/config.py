@@ -38,6 +38,8 @@ class CaptionsConfig(StrictModel):
     negatives_per_caption: int = Field(1, ge=0)
     # Edit kinds a negative may use: "subject" or attribute names from the concept bank.
     negative_kinds: list[str] = ["subject", "colour", "size", "position", "count", "texture", "background"]
+    # Scales the chance that a caption states each attribute (captions/sampling.py); < 1 = shorter captions.
+    attribute_rate: float = Field(1.0, ge=0.0)
     # Restrict the concept bank (None = every subject / category of the bank).
     subjects: list[str] | None = None
     categories: list[str] | None = None

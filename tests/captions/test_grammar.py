@@ -134,3 +134,21 @@ def test_render_states_exactly_the_spec():
         text = render_caption(spec, sample_template(random.Random(seed)), backend.bank)
         assert mentions(text, "two circles") and mentions(text, "red")
         assert not any(w in text for w in ("small", "large", "striped", "background"))
+
+
+def test_attribute_rate_zero_states_only_what_negatives_edit():
+    _, bare = generate(50, attribute_rate=0.0, negatives_per_caption=0)
+    assert all(d.spec.attributes == {} for d in bare.drafts)
+    _, edited = generate(50, attribute_rate=0.0, negative_kinds=["colour"], negatives_per_caption=1)
+    assert all(set(d.spec.attributes) == {"colour"} for d in edited.drafts)
+
+
+def test_attribute_rate_scales_the_number_of_stated_attributes():
+    def mean_stated(rate: float) -> float:
+        _, result = generate(400, attribute_rate=rate, negatives_per_caption=0)
+        return sum(len(d.spec.attributes) for d in result.drafts) / len(result.drafts)
+
+    # Expected stated count at rate 1 = sum of STATE_PROBABILITY over a subject's attributes (~3); half the
+    # rate must roughly halve it (every probability is below 1, so nothing saturates).
+    full, half = mean_stated(1.0), mean_stated(0.5)
+    assert 0.4 < half / full < 0.6

@@ -162,7 +162,10 @@ class GrammarBackend:
 
     def plan(self, seed: int, group_id: str, draw: int = 0) -> GroupPlan:
         """The spec and edits of one group (shared with the LLM backends)."""
-        return plan_for_group(self.bank, self.kinds, self.config.negatives_per_caption, seed, group_id, draw)
+        cfg = self.config
+        return plan_for_group(
+            self.bank, self.kinds, cfg.negatives_per_caption, seed, group_id, draw, cfg.attribute_rate
+        )
 
     def generate(self, n: int, seed: int, prefix: str = "g") -> CaptionResult:
         """Writes `n` groups with ids f"{prefix}{i:07d}"; rejections count negatives that could not be made."""

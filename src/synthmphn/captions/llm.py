@@ -200,7 +200,10 @@ class LLMBackend:
 
     def plan(self, seed: int, group_id: str, draw: int = 0) -> GroupPlan:
         """The spec and edits of one group; draw 0 is the plan the grammar backend renders."""
-        return plan_for_group(self.bank, self.kinds, self.config.negatives_per_caption, seed, group_id, draw)
+        cfg = self.config
+        return plan_for_group(
+            self.bank, self.kinds, cfg.negatives_per_caption, seed, group_id, draw, cfg.attribute_rate
+        )
 
     def generate(self, n: int, seed: int, prefix: str = "g") -> CaptionResult:
         """Writes up to `n` groups (ids f"{prefix}{i:07d}"); rejections count every failed reply by reason."""

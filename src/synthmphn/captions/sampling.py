@@ -64,15 +64,23 @@ def resolve_edit_kinds(bank: ConceptBank, kinds: list[str]) -> list[str]:
     return resolved
 
 
-def plan_group(bank: ConceptBank, kinds: list[str], n_negatives: int, rng: random.Random) -> GroupPlan:
-    """Draws a subject, the attributes the caption states, and `n_negatives` distinct one-slot edits."""
+def plan_group(
+    bank: ConceptBank, kinds: list[str], n_negatives: int, rng: random.Random, attribute_rate: float = 1.0
+) -> GroupPlan:
+    """Draws a subject, the attributes the caption states, and `n_negatives` distinct one-slot edits.
+
+    Attribute `a` is stated with probability min(1, attribute_rate * STATE_PROBABILITY[a]) (always when a
+    planned negative edits it); a low rate gives short captions in which the subject carries most of the
+    information, so a contrastive batch can only be told apart by what the subject is.
+    """
     subject = rng.choice(bank.subjects)
     editable = _editable_kinds(bank, subject, kinds)
     chosen = _choose_kinds(editable, n_negatives, rng)
     stated = [
         a
         for a in subject.attributes
-        if rng.random() < STATE_PROBABILITY.get(a, DEFAULT_STATE_PROBABILITY) or f"attribute:{a}" in chosen
+        if rng.random() < attribute_rate * STATE_PROBABILITY.get(a, DEFAULT_STATE_PROBABILITY)
+        or f"attribute:{a}" in chosen
     ]
     spec = CaptionSpec(
         subject=subject.name, category=subject.category, attributes=_sample_values(bank, stated, rng)
@@ -164,11 +172,17 @@ def _subject_edit(bank: ConceptBank, spec: CaptionSpec, used: set[str], rng: ran
 
 
 def plan_for_group(
-    bank: ConceptBank, kinds: list[str], n_negatives: int, seed: int, group_id: str, draw: int = 0
+    bank: ConceptBank,
+    kinds: list[str],
+    n_negatives: int,
+    seed: int,
+    group_id: str,
+    draw: int = 0,
+    attribute_rate: float = 1.0,
 ) -> GroupPlan:
     """The plan of group `group_id` under run `seed`; `draw` > 0 re-draws (an LLM failed on the previous one).
 
     Every backend calls this, so draw 0 of a group has the same spec and edits whichever backend phrases it.
     """
     rng = random.Random(derive_seed(seed, group_id, "plan", draw))
-    return plan_group(bank, kinds, n_negatives, rng)
+    return plan_group(bank, kinds, n_negatives, rng, attribute_rate)
