@@ -10,7 +10,7 @@ import torch
 from eval_fakes import SUBJECTS, World, constant_encoder, subject_encoder
 
 from synthmphn.config import EvalConfig, UserDatasetConfig
-from synthmphn.eval.groups import heldout_style_images
+from synthmphn.eval.groups import heldout_style_images, split_subject_images
 from synthmphn.eval.zeroshot import (
     classification_metrics,
     classifier_weights,
@@ -66,6 +66,13 @@ def test_perfect_encoder_scores_one_on_heldout_style(dataset: Path, world: World
     assert [r["class"] for r in rows] == list(SUBJECTS) and all(r["acc1"] == 1.0 for r in rows)
 
 
+def test_perfect_encoder_scores_one_on_heldout_captions(dataset: Path, world: World) -> None:
+    data = split_subject_images(dataset, "heldout")
+    assert data.name == "heldout" and data.classnames == list(SUBJECTS)
+    metrics, _ = evaluate_zeroshot(subject_encoder(world), data)
+    assert metrics["acc1"] == 1.0
+
+
 def test_constant_encoder_is_chance(dataset: Path) -> None:
     metrics, _ = evaluate_zeroshot(constant_encoder(), heldout_style_images(dataset))
     assert metrics["acc1"] == pytest.approx(1 / 3)
@@ -81,5 +88,6 @@ def test_task_runs_digits_and_records_a_bad_user_dataset(dataset: Path, tmp_path
     assert result.metrics["digits/acc5"] == pytest.approx(0.5)
     assert result.metrics["digits/n_images"] == 1797
     assert result.metrics["heldout_style/acc1"] == pytest.approx(1 / 3)
+    assert result.metrics["heldout/acc1"] == pytest.approx(1 / 3)
     assert len(result.tables["digits/per_class"]) == 10
     assert len(result.errors) == 1 and result.errors[0].startswith("mine:") and str(empty) in result.errors[0]

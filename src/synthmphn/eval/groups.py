@@ -149,7 +149,16 @@ def store_images(source: GroupSource, refs: Sequence[tuple[int, str]]) -> LazyIm
     return LazyImages(list(refs), load)
 
 
+def split_subject_images(dataset_dir: Path | None, split: str) -> LabelledImages:
+    """A split's base images as a classification set over every subject of the dataset.
+
+    On `heldout` (unseen captions, training styles) this measures in-domain subject recognition; on
+    `heldout_style` it adds the shift to a style never trained on.
+    """
+    source = open_split(dataset_dir, split)
+    return split_images(source, read_classes(dataset_dir, [source]), split).labelled
+
+
 def heldout_style_images(dataset_dir: Path | None) -> LabelledImages:
     """The held-out style split as a classification set over every subject of the dataset."""
-    source = open_split(dataset_dir, HELDOUT_STYLE)
-    return split_images(source, read_classes(dataset_dir, [source]), HELDOUT_STYLE).labelled
+    return split_subject_images(dataset_dir, HELDOUT_STYLE)

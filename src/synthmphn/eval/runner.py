@@ -29,6 +29,7 @@ HEADLINE = (
     "zeroshot/digits/acc1",
     "zeroshot/digits/acc5",
     "linear_probe/digits_acc",
+    "zeroshot/heldout/acc1",
     "zeroshot/heldout_style/acc1",
     "linear_probe/heldout_style_acc",
     "retrieval/i2t_r1",

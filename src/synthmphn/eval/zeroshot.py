@@ -6,7 +6,8 @@ Class weights exactly as CLIP_benchmark builds them: for class c with templates 
 
 and we report acc1, acc5 (only with >= 5 classes, as CLIP_benchmark), mean per-class recall (balanced
 accuracy over the classes present) and each class's top-1 accuracy. Ties follow `eval.ranking` (expected
-value under a random order). Datasets: real digits (always), the held-out procedural style, and every
+value under a random order). Datasets: real digits (always), the held-out captions in the training styles
+(in-domain subject recognition), the held-out procedural style, and every
 `eval.datasets` entry.
 """
 
@@ -22,7 +23,7 @@ from synthmphn.config import EvalConfig
 from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult, prefixed, recording_errors
 from synthmphn.eval.datasets import LabelledImages, load_user_dataset, real_digits
 from synthmphn.eval.features import image_features, normalise_rows, text_features
-from synthmphn.eval.groups import HELDOUT_STYLE, heldout_style_images
+from synthmphn.eval.groups import HELDOUT, HELDOUT_STYLE, split_subject_images
 from synthmphn.eval.ranking import expected_top_k
 
 
@@ -65,7 +66,8 @@ def zeroshot_sets(
     """(name, loader) of every set the zero-shot and probe tasks evaluate, real digits first."""
     sets: list[tuple[str, Callable[[], LabelledImages]]] = [
         ("digits", real_digits),
-        (HELDOUT_STYLE, lambda: heldout_style_images(dataset_dir)),
+        (HELDOUT, lambda: split_subject_images(dataset_dir, HELDOUT)),
+        (HELDOUT_STYLE, lambda: split_subject_images(dataset_dir, HELDOUT_STYLE)),
     ]
     for user in config.datasets:
         if user.name in {name for name, _ in sets}:
@@ -77,7 +79,7 @@ def zeroshot_sets(
 
 def _duplicate(name: str) -> LabelledImages:
     raise ValueError(
-        f"eval.datasets: the name {name!r} is taken (digits, heldout_style and names must be unique)"
+        f"eval.datasets: the name {name!r} is taken (digits, heldout, heldout_style and names must be unique)"
     )
 
 
@@ -85,7 +87,7 @@ def _duplicate(name: str) -> LabelledImages:
 def zeroshot_task(
     encoder: Encoder, dataset_dir: Path | None, out_dir: Path, config: EvalConfig
 ) -> TaskResult:
-    """Zero-shot classification on real digits, the held-out style and the user's datasets."""
+    """Zero-shot classification on real digits, held-out captions, the held-out style and user datasets."""
     result = TaskResult()
     for name, load in zeroshot_sets(dataset_dir, config):
         with recording_errors(result, name):
