@@ -11,7 +11,7 @@ from torchvision.transforms.functional import to_tensor
 from synthmphn.losses import ContrastiveBatch, create_loss
 from synthmphn.models import CONFIG_DIR, create_clip, tiny_model_names
 
-TINY = ["synth-tiny-cnn", "synth-tiny-sigmoid", "synth-tiny-vit", "synth-tiny-vit-64"]
+TINY = ["synth-tiny-cnn", "synth-tiny-cnn-32", "synth-tiny-sigmoid", "synth-tiny-vit", "synth-tiny-vit-64"]
 
 
 def random_images(count: int, size: int, seed: int = 0) -> list[Image.Image]:
@@ -42,7 +42,7 @@ def test_tiny_model_encodes_images_and_texts(name):
         images = parts.model.encode_image(torch.randn(2, 3, size, size))
         texts = parts.model.encode_text(tokens)
     assert images.shape == texts.shape == (2, parts.embed_dim) == (2, 128)
-    assert sum(p.numel() for p in parts.model.parameters()) < 10_000_000
+    assert sum(p.numel() for p in parts.model.parameters()) < 15_000_000  # 6.3M: the BPE token table
 
 
 @pytest.mark.parametrize("name", TINY)
