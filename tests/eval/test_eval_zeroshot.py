@@ -10,7 +10,7 @@ import torch
 from eval_fakes import SUBJECTS, World, constant_encoder, subject_encoder
 
 from synthmphn.config import EvalConfig, UserDatasetConfig
-from synthmphn.eval.groups import heldout_style_images, split_subject_images
+from synthmphn.eval.groups import HELDOUT_STYLE, split_subject_images
 from synthmphn.eval.zeroshot import (
     classification_metrics,
     classifier_weights,
@@ -57,7 +57,7 @@ def test_classification_metrics_by_hand() -> None:
 
 
 def test_perfect_encoder_scores_one_on_heldout_style(dataset: Path, world: World) -> None:
-    data = heldout_style_images(dataset)
+    data = split_subject_images(dataset, HELDOUT_STYLE)
     assert data.classnames == list(SUBJECTS)
     assert len(data.images) == 18  # 6 groups x (base + 2 negatives) x 1 image
     metrics, rows = evaluate_zeroshot(subject_encoder(world), data)
@@ -74,7 +74,7 @@ def test_perfect_encoder_scores_one_on_heldout_captions(dataset: Path, world: Wo
 
 
 def test_constant_encoder_is_chance(dataset: Path) -> None:
-    metrics, _ = evaluate_zeroshot(constant_encoder(), heldout_style_images(dataset))
+    metrics, _ = evaluate_zeroshot(constant_encoder(), split_subject_images(dataset, HELDOUT_STYLE))
     assert metrics["acc1"] == pytest.approx(1 / 3)
     assert metrics["mean_per_class_recall"] == pytest.approx(1 / 3)
 

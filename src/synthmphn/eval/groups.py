@@ -157,8 +157,3 @@ def split_subject_images(dataset_dir: Path | None, split: str) -> LabelledImages
     """
     source = open_split(dataset_dir, split)
     return split_images(source, read_classes(dataset_dir, [source]), split).labelled
-
-
-def heldout_style_images(dataset_dir: Path | None) -> LabelledImages:
-    """The held-out style split as a classification set over every subject of the dataset."""
-    return split_subject_images(dataset_dir, HELDOUT_STYLE)

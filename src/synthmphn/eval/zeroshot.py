@@ -7,8 +7,7 @@ Class weights exactly as CLIP_benchmark builds them: for class c with templates 
 and we report acc1, acc5 (only with >= 5 classes, as CLIP_benchmark), mean per-class recall (balanced
 accuracy over the classes present) and each class's top-1 accuracy. Ties follow `eval.ranking` (expected
 value under a random order). Datasets: real digits (always), the held-out captions in the training styles
-(in-domain subject recognition), the held-out procedural style, and every
-`eval.datasets` entry.
+(in-domain subject recognition), the held-out procedural style, and every `eval.datasets` entry.
 """
 
 from __future__ import annotations
