@@ -8,20 +8,10 @@ import pytest
 
 from synthmphn.experiment import run_experiment
 
-BASE = """
-captions: {n_groups: 24, negatives_per_caption: 1}
-images: {pool: [procedural:flat, procedural:pixel], strategy: msm-all, per_caption: 2, size: 32, workers: 1}
-shards: {groups_per_shard: 12}
-splits: {heldout_groups: 8, heldout_style_groups: 8}
-train: {steps: 3, batch_size: 8, warmup_steps: 1, checkpoint_every: 2, workers: 0, threads: 1,
-        images_per_caption: 2, augment: false}
-eval: {tasks: [retrieval, compositional]}
-"""
 
-
-def _spec(folder: Path) -> Path:
+def _spec(folder: Path, base: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "base.yaml").write_text(BASE)
+    (folder / "base.yaml").write_text(base)
     spec = folder / "grid.yaml"
     spec.write_text(
         f"name: tiny\nbase: base.yaml\noutput: {folder / 'out'}\nseeds: [0, 1]\n"
@@ -37,8 +27,8 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.mark.timeout(900)
-def test_grid_table_and_resume_equals_fresh(tmp_path: Path):
-    fresh = run_experiment(_spec(tmp_path / "a"))
+def test_grid_table_and_resume_equals_fresh(tmp_path: Path, tiny_grid_base: str):
+    fresh = run_experiment(_spec(tmp_path / "a", tiny_grid_base))
     rows = _rows(fresh.with_suffix(".csv"))
     assert [(r["metric"], r["variant"]) for r in rows] == [
         ("retrieval/i2t_r1", "mpclip"),
@@ -52,7 +42,7 @@ def test_grid_table_and_resume_equals_fresh(tmp_path: Path):
     assert (fresh.parent / "report.html").read_text().count("<table") >= 1
 
     # A half-finished grid: one cell never evaluated, another killed after its first checkpoint.
-    spec_b = _spec(tmp_path / "b")
+    spec_b = _spec(tmp_path / "b", tiny_grid_base)
     run_experiment(spec_b)
     out_b = tmp_path / "b" / "out"
     shutil.rmtree(out_b / "sym" / "seed1")

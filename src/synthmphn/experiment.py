@@ -16,7 +16,8 @@ overrides, optionally `recaption: true`), and seeds:
 
 Each distinct dataset (build-relevant config sections) is built once under `<output>/datasets/<hash>/` and
 shared by every run that uses it. Run `<variant>/seed<k>/` trains, then evaluates; a run whose
-`eval/metrics.json` exists is finished and skipped, so a killed grid resumes where it stopped.
+`eval/metrics.json` exists is finished and skipped, so a killed grid resumes where it stopped. A run equal to
+a finished run of another grid in the same parent folder is copied, not retrained (`experiment_twins`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from synthmphn.config import RunConfig, load_config
+from synthmphn.experiment_twins import copy_finished_run, finished_runs, run_fingerprint
 from synthmphn.io import atomic_write_json, atomic_write_text, read_json
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
@@ -64,6 +66,7 @@ class ExperimentSpec(BaseModel):
     seeds: list[int] = Field(default_factory=lambda: [0])
     data_seed: int | None = 0
     metrics: list[str] | None = None
+    share_runs: bool = True
     variants: dict[str, VariantSpec]
 
     @field_validator("variants", mode="before")
@@ -195,16 +198,19 @@ def run_experiment(path: Path, jobs: int = 1) -> Path:
     for recaptioned in (False, True):
         build_datasets(spec, datasets, recaptioned)
         phase = [r for r in runs if r.dataset_key.endswith("-recap") == recaptioned]
-        run_cells(path, phase, jobs, bar)
+        run_cells(path, spec, phase, jobs, bar)
     bar.close()
     return write_results(spec, runs)
 
 
-def run_cells(path: Path, runs: list[PlannedRun], jobs: int, bar: Any) -> None:
-    """Trains + evaluates the cells not finished yet (finished = eval/metrics.json exists)."""
+def run_cells(path: Path, spec: ExperimentSpec, runs: list[PlannedRun], jobs: int, bar: Any) -> None:
+    """Trains + evaluates the cells not finished yet (finished = eval/metrics.json exists); a cell equal to a
+    finished run of a sibling grid is copied from it instead (see `experiment_twins`)."""
     done = [r for r in runs if (r.run_dir / "eval" / "metrics.json").exists()]
     bar.update(len(done))
     todo = [r for r in runs if r not in done]
+    if spec.share_runs:
+        todo = copy_twins(spec, todo, bar)
     if jobs > 1:
         threads = max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -216,6 +222,21 @@ def run_cells(path: Path, runs: list[PlannedRun], jobs: int, bar: Any) -> None:
     for r in todo:
         run_one(str(path), r.variant, r.seed, r.overrides, None)
         bar.update(1)
+
+
+def copy_twins(spec: ExperimentSpec, todo: list[PlannedRun], bar: Any) -> list[PlannedRun]:
+    """Copies every cell that has a finished twin under the grid's parent folder; returns the rest."""
+    index = finished_runs(spec.output.parent)
+    left = []
+    for r in todo:
+        cfg = run_config(spec, r.variant, r.seed, list(r.overrides))
+        twin = index.get(run_fingerprint(cfg))
+        if twin is None:
+            left.append(r)
+            continue
+        copy_finished_run(twin, cfg)
+        bar.update(1)
+    return left
 
 
 def collect_metrics(runs: list[PlannedRun]) -> dict[str, dict[int, dict[str, float]]]:

@@ -1,0 +1,68 @@
+"""Equal cells of different grids: fingerprints, and a second grid copying the finished twin."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from synthmphn.config import load_config
+from synthmphn.experiment import run_experiment
+from synthmphn.experiment_twins import REUSED_FROM, run_fingerprint
+
+
+def _fingerprint(*overrides: str) -> str:
+    return run_fingerprint(load_config(None, ["train.data=runs/g/datasets/abc123/dataset", *overrides]))
+
+
+def test_fingerprint_ignores_where_and_threads_but_not_what():
+    base = _fingerprint()
+    assert _fingerprint("output.dir=elsewhere", "train.threads=2") == base
+    # The same dataset key in another grid's folder is the same data.
+    assert _fingerprint("train.data=runs/other/datasets/abc123/dataset") == base
+    assert _fingerprint("train.data=runs/g/datasets/def456/dataset") != base
+    assert _fingerprint("train.loss=clip") != _fingerprint("train.loss=mpclip")
+    assert _fingerprint("seed=1") != base
+
+
+def _grid(folder: Path, base: str, name: str, variants: str) -> Path:
+    (folder / "base.yaml").write_text(base)
+    spec = folder / f"{name}.yaml"
+    spec.write_text(
+        f"name: {name}\nbase: base.yaml\noutput: {folder / name}\nseeds: [0]\n"
+        f"metrics: [retrieval/i2t_r1]\nvariants:\n{variants}"
+    )
+    return spec
+
+
+@pytest.mark.timeout(900)
+def test_second_grid_copies_the_equal_cell_and_trains_the_new_one(tmp_path: Path, tiny_grid_base: str):
+    run_experiment(_grid(tmp_path, tiny_grid_base, "first", "  mpclip: [train.loss=mpclip]\n"))
+    run_experiment(
+        _grid(
+            tmp_path,
+            tiny_grid_base,
+            "second",
+            "  same: [train.loss=mpclip]\n  other: [train.loss=clip, train.images_per_caption=1]\n",
+        )
+    )
+
+    source, copy = tmp_path / "first" / "mpclip" / "seed0", tmp_path / "second" / "same" / "seed0"
+    assert (copy / REUSED_FROM).read_text().strip() == str(source.resolve())
+    assert not (copy / "train").exists()
+    metrics = json.loads((copy / "eval" / "metrics.json").read_text())
+    assert metrics == json.loads((source / "eval" / "metrics.json").read_text())
+    # The clip cell has no twin, so it trained.
+    other = tmp_path / "second" / "other" / "seed0"
+    assert (other / "train" / "checkpoints" / "last.pt").exists()
+    assert not (other / REUSED_FROM).exists()
+
+
+@pytest.mark.timeout(900)
+def test_share_runs_false_trains_again(tmp_path: Path, tiny_grid_base: str):
+    run_experiment(_grid(tmp_path, tiny_grid_base, "first", "  mpclip: [train.loss=mpclip]\n"))
+    spec = _grid(tmp_path, tiny_grid_base, "second", "  same: [train.loss=mpclip]\n")
+    spec.write_text(spec.read_text() + "share_runs: false\n")
+    run_experiment(spec)
+    copy = tmp_path / "second" / "same" / "seed0"
+    assert not (copy / REUSED_FROM).exists()
+    assert (copy / "train" / "checkpoints" / "last.pt").exists()
