@@ -40,6 +40,7 @@ def test_grid_table_and_resume_equals_fresh(tmp_path: Path, tiny_grid_base: str)
     # Both variants train on one shared dataset.
     assert len(list((tmp_path / "a" / "out" / "datasets").iterdir())) == 1
     assert (fresh.parent / "report.html").read_text().count("<table") >= 1
+    assert (fresh.parent / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # A half-finished grid: one cell never evaluated, another killed after its first checkpoint.
     spec_b = _spec(tmp_path / "b", tiny_grid_base)

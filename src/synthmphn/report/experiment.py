@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from synthmphn.io import atomic_write_text  # noqa: E402
+from synthmphn.io import atomic_write_bytes, atomic_write_text  # noqa: E402
 from synthmphn.report.html import CSS, figure_html, table_html  # noqa: E402
 from synthmphn.report.load import load_runs  # noqa: E402
 from synthmphn.report.plots import figure_png, generator_scatter  # noqa: E402
@@ -72,13 +72,16 @@ def metric_bars(rows: list[dict[str, Any]], variants: list[str], per_figure: int
 def write_experiment_report(
     name: str, rows: list[dict[str, Any]], variants: list[str], run_dirs: list[Path], out: Path
 ) -> Path:
-    """Writes one self-contained HTML page for an experiment; returns its path."""
+    """Writes one self-contained HTML page for an experiment (and its bar charts as results[_k].png beside
+    it, for docs and slides); returns the page's path."""
+    bars = metric_bars(rows, variants)
+    for k, png in enumerate(bars):
+        atomic_write_bytes(out.parent / ("results.png" if k == 0 else f"results_{k + 1}.png"), png)
     parts = [
         f"<h1>Experiment {html.escape(name)}</h1>",
         f'<p class="sub">{len(variants)} variants, {len(run_dirs)} runs; best mean per row marked.</p>',
         table_html(summary_table(rows, variants), heading=False),
-        '<div class="figs">'
-        + "".join(figure_html(p, "mean ± std over seeds") for p in metric_bars(rows, variants)),
+        '<div class="figs">' + "".join(figure_html(p, "mean ± std over seeds") for p in bars),
         "</div>",
     ]
     first_seed = _first_run_per_variant(run_dirs)
