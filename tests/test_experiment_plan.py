@@ -55,3 +55,14 @@ def test_summary_mean_and_sample_std_by_hand():
     assert by["b"]["std"] == 0.0 and by["b"]["n"] == 2
     md = results_markdown(rows, ["a", "b"])
     assert "| acc | 0.600 ± 0.141 | **0.900 ± 0.000** |" in md
+
+
+SHIPPED = sorted((Path(__file__).parents[1] / "configs" / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_experiments_validate_every_cell(path: Path):
+    spec = load_experiment(path)
+    runs, _ = plan_grid(spec)  # resolves and validates every (variant, seed) config
+    assert len(spec.seeds) >= 3
+    assert len(runs) == len(spec.variants) * len(spec.seeds)

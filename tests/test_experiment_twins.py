@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from synthmphn.config import load_config
-from synthmphn.experiment import run_experiment
+from synthmphn.experiment import load_experiment, plan_grid, run_config, run_experiment
 from synthmphn.experiment_twins import REUSED_FROM, run_fingerprint
 
 
@@ -66,3 +66,22 @@ def test_share_runs_false_trains_again(tmp_path: Path, tiny_grid_base: str):
     copy = tmp_path / "second" / "same" / "seed0"
     assert not (copy / REUSED_FROM).exists()
     assert (copy / "train" / "checkpoints" / "last.pt").exists()
+
+
+def _cells(name: str) -> dict[str, str]:
+    """variant/seed -> fingerprint for a shipped experiment."""
+    spec = load_experiment(Path(__file__).parents[1] / "configs" / "experiments" / f"{name}.yaml")
+    runs, _ = plan_grid(spec)
+    return {
+        f"{r.variant}/{r.seed}": run_fingerprint(run_config(spec, r.variant, r.seed, list(r.overrides)))
+        for r in runs
+    }
+
+
+def test_shipped_grids_share_the_cells_they_claim_to():
+    objectives, schedule, msm = _cells("objectives"), _cells("hn-schedule"), _cells("msm")
+    for seed in (0, 1, 2):
+        assert objectives[f"tripletclip/{seed}"] == schedule[f"tripletclip-constant/{seed}"]
+        assert objectives[f"tripletclip-sym/{seed}"] == schedule[f"sym-constant/{seed}"]
+        assert objectives[f"mpclip/{seed}"] == msm[f"msm-all/{seed}"]
+    assert schedule["tripletclip-linear/0"] not in objectives.values()

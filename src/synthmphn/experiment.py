@@ -9,7 +9,8 @@ overrides, optionally `recaption: true`), and seeds:
     overrides: [train.steps=300]
     seeds: [0, 1, 2]
     data_seed: 0                      # datasets are shared across seeds (null: data seed = run seed)
-    metrics: [zeroshot/digits/acc1, retrieval/i2t_r1]   # optional: table rows (default: every headline metric)
+    metrics: [zeroshot/digits/acc1, compositional/text/colour]  # optional rows (default: the headline); any
+                                      # `<task>/<metric>` of eval/metrics.json
     variants:
       single-flat: [images.strategy=single, "images.pool=[procedural:flat]"]
       msm-all: []
@@ -240,13 +241,29 @@ def copy_twins(spec: ExperimentSpec, todo: list[PlannedRun], bar: Any) -> list[P
 
 
 def collect_metrics(runs: list[PlannedRun]) -> dict[str, dict[int, dict[str, float]]]:
-    """variant -> seed -> flat headline metrics, read from each run's eval/metrics.json."""
+    """variant -> seed -> every number of the run's eval/metrics.json, flat as `<task>/<metric>`."""
     table: dict[str, dict[int, dict[str, float]]] = {}
     for r in runs:
-        metrics = read_json(r.run_dir / "eval" / "metrics.json")
-        flat = metrics.get("headline", {})
-        table.setdefault(r.variant, {})[r.seed] = {k: float(v) for k, v in flat.items() if _is_number(v)}
+        table.setdefault(r.variant, {})[r.seed] = run_numbers(read_json(r.run_dir / "eval" / "metrics.json"))
     return table
+
+
+def run_numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    """The headline plus every task's own numbers (e.g. `compositional/text/colour`, `retrieval/i2t_r10`),
+    so an experiment's `metrics:` list can name any of them."""
+    flat = {
+        f"{task}/{name}": float(value)
+        for task, entry in metrics.get("tasks", {}).items()
+        for name, value in (entry.get("metrics") or {}).items()
+        if _is_number(value)
+    }
+    flat.update({k: float(v) for k, v in metrics.get("headline", {}).items() if _is_number(v)})
+    return flat
+
+
+def headline_names(runs: list[PlannedRun]) -> list[str]:
+    """The default table rows: the first run's headline metrics."""
+    return list(read_json(runs[0].run_dir / "eval" / "metrics.json").get("headline", {}))
 
 
 def _is_number(value: Any) -> bool:
@@ -314,7 +331,7 @@ def write_results(spec: ExperimentSpec, runs: list[PlannedRun]) -> Path:
 
     table = collect_metrics(runs)
     variants = list(spec.variants)
-    rows = summarise(table, spec.metrics)
+    rows = summarise(table, spec.metrics or headline_names(runs))
     out = spec.output
     header = f"# Experiment `{spec.name}`\n\nseeds: {spec.seeds}; mean ± sample std over seeds.\n\n"
     atomic_write_text(out / "results.md", header + results_markdown(rows, variants))
