@@ -37,11 +37,11 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from synthmphn.config import RunConfig, load_config
+from synthmphn.config import RunConfig, config_to_dict, load_config
 from synthmphn.experiment_twins import copy_finished_run, finished_runs, run_fingerprint
 from synthmphn.io import atomic_write_json, atomic_write_text, read_json
 from synthmphn.progress import progress
-from synthmphn.provenance import write_run_info
+from synthmphn.provenance import write_config, write_run_info
 
 BUILD_SECTIONS = ("seed", "captions", "images", "shards", "splits")
 
@@ -181,10 +181,7 @@ def run_one(spec_path: str, variant: str, seed: int, extra: tuple[str, ...], thr
     spec = load_experiment(Path(spec_path))
     thread_override = [f"train.threads={threads}"] if threads else []
     cfg = run_config(spec, variant, seed, [*extra, *thread_override])
-    cfg.output.dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(
-        cfg.output.dir / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
-    )
+    write_config(cfg.output.dir, config_to_dict(cfg))
     run_training(cfg, resume=True)
     return str(run_eval(cfg))
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from synthmphn.config import RunConfig
+from synthmphn.config import RunConfig, config_to_dict
 from synthmphn.io import atomic_write_text
+from synthmphn.provenance import write_config
 
 REUSED_FROM = "reused_from.txt"
 
@@ -61,8 +62,7 @@ def copy_finished_run(source: Path, cfg: RunConfig) -> None:
     `eval/metrics.json` and the cell simply runs (or copies) again on resume.
     """
     run_dir = cfg.output.dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    write_config(run_dir, config_to_dict(cfg))
     atomic_write_text(run_dir / REUSED_FROM, f"{source.resolve()}\n")
     staging = run_dir / "eval.copying"
     shutil.rmtree(staging, ignore_errors=True)

@@ -51,10 +51,15 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def write_run_info(out_dir: Path, config: dict[str, Any], seed: int, stage: str) -> None:
-    """Writes `config.yaml` (resolved) and `run_info.json` (stage, seed, versions, commit) into `out_dir`."""
+def write_config(out_dir: Path, config: dict[str, Any]) -> None:
+    """Writes the resolved `config.yaml` into `out_dir` (created if missing), atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+
+
+def write_run_info(out_dir: Path, config: dict[str, Any], seed: int, stage: str) -> None:
+    """Writes `config.yaml` (resolved) and `run_info.json` (stage, seed, versions, commit) into `out_dir`."""
+    write_config(out_dir, config)
     atomic_write_json(
         out_dir / "run_info.json",
         {
