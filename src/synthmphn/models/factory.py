@@ -18,20 +18,30 @@ with SigLIP's initial logit scale 10 and bias -10, for the `siglip` loss). All s
 128-wide text tower with open_clip's BPE tokenizer (context 32) and a 128-d embedding. No config name
 contains "siglip": open_clip's get_tokenizer gives any such name the SigLIP sentencepiece tokenizer
 (downloaded from the Hub), which would not match our BPE text tower.
+
+Speed switches for training (measured side by side in docs/performance.md; both compute the same function
+up to bf16 rounding, and neither changes the state_dict keys or shapes, so checkpoints stay plain open_clip):
+`attention_backend` runs scaled-dot-product attention with the math kernel on CPU (our sequences are ≤ 32
+tokens, where CPU flash attention's tiling costs more than it saves, mostly in its backward), and
+`to_channels_last` stores a ResNet tower's conv weights NHWC, the layout oneDNN's convolutions use natively
+(the NCHW default reorders every activation and gradient).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import open_clip
 import torch
+from open_clip.modified_resnet import ModifiedResNet
 from PIL import Image
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 """Folder of our tiny open_clip model configs (one JSON file per model, file stem = model name)."""
@@ -134,3 +144,23 @@ def _looks_like_path(pretrained: str | os.PathLike[str]) -> bool:
         or os.sep in text
         or text.endswith((".pt", ".pth", ".bin", ".safetensors"))
     )
+
+
+def attention_backend(device: str | torch.device = "cpu") -> AbstractContextManager[object]:
+    """Context for a forward pass: the math SDPA kernel on CPU (faster for short sequences), else torch's pick.
+
+    The kernel chosen in the forward also runs the backward, so wrapping the forward is enough.
+    """
+    return sdpa_kernel(SDPBackend.MATH) if torch.device(device).type == "cpu" else nullcontext()
+
+
+def to_channels_last(model: nn.Module) -> nn.Module:
+    """Stores a ResNet vision tower's 4-D weights in channels_last (NHWC) layout, in place; returns `model`.
+
+    Other towers are left as they are (a ViT has a single patch convolution). The values, names and shapes
+    of the parameters do not change, so `state_dict` loads into a model in the default layout.
+    """
+    visual = getattr(model, "visual", None)
+    if isinstance(visual, ModifiedResNet):
+        visual.to(memory_format=torch.channels_last)
+    return model

@@ -51,7 +51,7 @@ from synthmphn.losses import create_loss
 from synthmphn.losses.base import ContrastiveBatch, ContrastiveLoss
 from synthmphn.losses.distributed import gather_batch
 from synthmphn.models.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
-from synthmphn.models.factory import create_clip
+from synthmphn.models.factory import attention_backend, create_clip, to_channels_last
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 from synthmphn.train.checkpoints import (
@@ -128,7 +128,7 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
     # ---------------------------------------------------------------- model, loss, optimiser
     torch.manual_seed(cfg.seed)
     parts = create_clip(tc.model.name, tc.model.pretrained, device=dist.device, augment=tc.augment)
-    model = parts.model
+    model = to_channels_last(parts.model)
     loss_fn = loss_fn.to(dist.device)
     optimizer = create_optimizer(model, tc.lr, tc.weight_decay)
     scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")
@@ -310,7 +310,7 @@ def compute_losses(
         dtype=AUTOCAST_DTYPES.get(precision, torch.bfloat16),
         enabled=precision in AUTOCAST_DTYPES,
     )
-    with autocast:
+    with autocast, attention_backend(device):
         outputs = model(
             batch.images.to(device, non_blocking=True), batch.tokens.to(device, non_blocking=True)
         )
