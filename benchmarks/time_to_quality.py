@@ -22,6 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from synthmphn.config import load_config
+from synthmphn.eval.runner import run_eval
+
 ROOT = Path(__file__).resolve().parents[1]
 CALIBRATION_STEPS = 20
 
@@ -46,6 +49,12 @@ def seconds_per_step(config: Path, out: Path, data: Path, overrides: list[str]) 
     )
     records = [json.loads(line) for line in (run / "train" / "metrics.jsonl").read_text().splitlines()]
     return statistics.median(r["s_per_step"] for r in records[1:])
+
+
+def evaluate_zeroshot(config: Path, overrides: list[str]) -> dict[str, float]:
+    """The zero-shot task's metrics of the run `overrides` point at (evaluated in this process)."""
+    cfg = load_config(config, [*overrides, "eval.tasks=[zeroshot]"])
+    return json.loads(run_eval(cfg).read_text())["tasks"]["zeroshot"]["metrics"]
 
 
 def main() -> None:
@@ -83,8 +92,9 @@ def main() -> None:
             f"train.steps={steps}",
         )
         wall = time.perf_counter() - start
-        cli("eval", str(run), "eval.tasks=[zeroshot]")
-        zeroshot = json.loads((run / "eval" / "metrics.json").read_text())["tasks"]["zeroshot"]["metrics"]
+        zeroshot = evaluate_zeroshot(
+            args.config, [*args.overrides, f"output.dir={run}", f"train.data={data}"]
+        )
         metrics = [json.loads(line) for line in (run / "train" / "metrics.jsonl").read_text().splitlines()]
         wait = statistics.mean(r["data_wait"] for r in metrics)
         print(
