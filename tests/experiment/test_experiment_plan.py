@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from synthmphn.experiment import load_experiment, plan_grid, results_markdown, summarise
+from synthmphn.experiment import load_experiment, plan_grid
+from synthmphn.report.experiment import results_markdown, summarise
 
 
 def _write_spec(tmp_path: Path, body: str) -> Path:
@@ -57,7 +58,7 @@ def test_summary_mean_and_sample_std_by_hand():
     assert "| acc | 0.600 ± 0.141 | **0.900 ± 0.000** |" in md
 
 
-SHIPPED = sorted((Path(__file__).parents[1] / "configs" / "experiments").glob("*.yaml"))
+SHIPPED = sorted((Path(__file__).parents[2] / "configs" / "experiments").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
