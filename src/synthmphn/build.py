@@ -40,7 +40,7 @@ from PIL import Image
 
 from synthmphn.captions.base import create_caption_backend
 from synthmphn.captions.misalign import apply_misalignment
-from synthmphn.config import ImagesConfig, RunConfig, flatten_config
+from synthmphn.config import ImagesConfig, RunConfig, identity_differences, stage_identity
 from synthmphn.data.manifest import Manifest, ShardEntry, shard_name
 from synthmphn.data.records import CaptionDraft, Group, ImageRecord, NegativeCaption
 from synthmphn.data.shards import check_group_id, index_shard, write_shard
@@ -51,19 +51,6 @@ from synthmphn.provenance import write_run_info
 from synthmphn.seeding import derive_seed
 
 SPLIT_PREFIXES = {"train": "g", "heldout": "h", "heldout_style": "s"}
-BUILD_SECTIONS = ("seed", "captions", "images", "shards", "splits")
-# Fields that change how a build runs but not what it writes; a resume may change them freely.
-EXECUTION_ONLY_FIELDS = frozenset(
-    {
-        "images.workers",
-        "images.engine",
-        "captions.concurrency",
-        "captions.timeout_s",
-        "captions.api_key_env",
-        "captions.cache_dir",
-        "captions.max_retries",
-    }
-)
 BUILD_CONFIG_NAME = "build_config.json"
 SUMMARY_NAME = "build_summary.json"
 CLASSES_NAME = "classes.json"
@@ -270,26 +257,6 @@ def remove_stale_temp_files(dataset_dir: Path) -> None:
 # ----------------------------------------------------------------------------- config of an existing dataset
 
 
-def build_config_of(cfg: RunConfig) -> dict[str, Any]:
-    """The sections that decide a dataset's bytes, without execution-only fields (workers, engine, ...)."""
-    tree = cfg.model_dump(mode="json", include=set(BUILD_SECTIONS))
-    for dotted in EXECUTION_ONLY_FIELDS:
-        section, name = dotted.split(".")
-        tree.get(section, {}).pop(name, None)
-    return tree
-
-
-def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Lines `field: old -> new` for every leaf that differs between two build configs."""
-    before, after = flatten_config(old), flatten_config(new)
-    missing = object()
-    return [
-        f"{name}: {before.get(name, '(unset)')!r} -> {after.get(name, '(unset)')!r}"
-        for name in sorted(set(before) | set(after))
-        if before.get(name, missing) != after.get(name, missing)
-    ]
-
-
 def check_existing_dataset(dataset_dir: Path, build_config: dict[str, Any]) -> bool:
     """Refuses to add to a dataset folder built with a different config; True when there is one to resume."""
     path = dataset_dir / BUILD_CONFIG_NAME
@@ -300,7 +267,7 @@ def check_existing_dataset(dataset_dir: Path, build_config: dict[str, Any]) -> b
                 "delete the folder or choose another output.dir"
             )
         return False
-    differences = config_differences(read_json(path), build_config)
+    differences = identity_differences(read_json(path), build_config)
     if differences:
         raise BuildError(
             f"{dataset_dir}: holds a dataset built with a different config; differing fields:\n  "
@@ -690,7 +657,7 @@ def prepare(cfg: RunConfig) -> dict[str, RenderPlan]:
 def write_metadata(cfg: RunConfig, captions: Captions, fresh_captions: bool) -> None:
     """Writes the build config, caption cache, classes, provenance and the run's config.yaml."""
     dataset_dir = cfg.dataset_dir
-    atomic_write_json(dataset_dir / BUILD_CONFIG_NAME, build_config_of(cfg))
+    atomic_write_json(dataset_dir / BUILD_CONFIG_NAME, stage_identity(cfg, "build"))
     if fresh_captions:
         save_captions(dataset_dir, captions)
     atomic_write_json(dataset_dir / CLASSES_NAME, class_rows(cfg, captions))
@@ -717,7 +684,7 @@ def run_build(cfg: RunConfig) -> Path:
     plans = prepare(cfg)
     dataset_dir = cfg.dataset_dir
     with build_lock(dataset_dir):
-        resuming = check_existing_dataset(dataset_dir, build_config_of(cfg))
+        resuming = check_existing_dataset(dataset_dir, stage_identity(cfg, "build"))
         remove_stale_temp_files(dataset_dir)
         for plan in plans.values():  # creating the pool validates models and paths before any captions
             generator_pool(plan.pool, cfg.images)

@@ -34,7 +34,7 @@ from typing import Any
 
 from PIL import Image
 
-from synthmphn.config import RunConfig, config_to_dict
+from synthmphn.config import RunConfig, config_to_dict, identity_differences, stage_identity
 from synthmphn.data.manifest import Manifest, ShardEntry
 from synthmphn.data.records import Group
 from synthmphn.data.shards import file_sha256, index_shard, read_shard, write_shard
@@ -49,8 +49,6 @@ from synthmphn.seeding import derive_seed
 SUMMARY_NAME = "recaption_summary.json"
 STATE_DIR = "recaption"  # inside OUT: job.json, captioner/, decisions/
 METADATA_FILES = ("classes.json", "build_summary.json")  # copied from IN as they are
-# Settings that change no output byte, so a resumed run may change them freely.
-_RUNTIME_KEYS = ("device", "threads", "eval_groups")
 
 
 def run_recaption(src: Path, dst: Path, cfg: RunConfig, scorer: Scorer | None = None) -> Path:
@@ -136,20 +134,20 @@ def load_scorer(cfg: RunConfig) -> tuple[Scorer, str]:
 
 
 def job_record(cfg: RunConfig, source: Manifest, scorer_id: str | None) -> dict[str, Any]:
-    """What decides the output bytes: recaption settings, seed, source shard hashes, scorer weights."""
-    settings = {k: v for k, v in config_to_dict(cfg.recaption).items() if k not in _RUNTIME_KEYS}
-    settings.pop("scorer_checkpoint", None)  # the scorer is identified by its weights, not its path
+    """What decides the output bytes: the recaption identity (seed, settings), source shard hashes, scorer weights.
+
+    The scorer is identified by its weights (sha256), not its path; device, threads, eval_groups may change.
+    """
     sources = {e.path: e.sha256 for e in source.entries()}
-    return {"recaption": settings, "seed": cfg.seed, "sources": sources, "scorer": scorer_id}
+    return {**stage_identity(cfg, "recaption"), "sources": sources, "scorer": scorer_id}
 
 
 def check_job(dst: Path, job: dict[str, Any]) -> None:
     """Records the job in `dst/recaption/job.json`, or checks that an existing `dst` was made by the same job."""
     path = dst / STATE_DIR / "job.json"
     if path.exists():
-        previous = read_json(path)
-        if previous != job:
-            changed = differing_keys(previous, job)
+        changed = identity_differences(read_json(path), job)  # nested (older) and dotted records compare alike
+        if changed:
             raise ValueError(
                 f"{dst}: was recaptioned with other settings (changed: {', '.join(changed)}; see {path}); "
                 "use a new output folder or delete this one"
@@ -162,16 +160,6 @@ def check_job(dst: Path, job: dict[str, Any]) -> None:
     for stale in dst.glob(".*.tmp") if dst.exists() else []:
         stale.unlink()  # a temp file of an interrupted atomic write
     atomic_write_json(path, job)
-
-
-def differing_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two nested dicts (e.g. ['recaption.alpha'])."""
-    if not (isinstance(old, dict) and isinstance(new, dict)):
-        return [prefix or "(value)"] if old != new else []
-    found: list[str] = []
-    for key in sorted(set(old) | set(new)):
-        found += differing_keys(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
-    return found
 
 
 def copy_metadata(src: Path, dst: Path) -> None:

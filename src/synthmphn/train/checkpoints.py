@@ -17,26 +17,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from synthmphn.config import RunConfig, config_to_dict, flatten_config
+from synthmphn.config import RunConfig, config_to_dict, identity_differences, identity_of
 from synthmphn.data.manifest import MANIFEST_NAME
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_NAME = "last.pt"
 KEEP_STEP_FILES = 2
-
-RESUME_FREE_FIELDS = frozenset(
-    {
-        "train.steps",
-        "train.epochs",
-        "train.checkpoint_every",
-        "train.log_every",
-        "train.workers",
-        "train.device",
-        "train.threads",
-        "train.data",
-    }
-)
-"""Config fields a resume may change; every other train field (and the seed) must match the checkpoint."""
 
 
 def checkpoint_dir(train_dir: Path) -> Path:
@@ -65,12 +51,11 @@ def resume_config(cfg: RunConfig) -> dict[str, Any]:
 
 
 def config_mismatches(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """'field: checkpoint X vs now Y' for every field (outside RESUME_FREE_FIELDS) that differs."""
-    old, new = flatten_config(saved), flatten_config(current)
-    fields = sorted((set(old) | set(new)) - RESUME_FREE_FIELDS)
-    return [
-        f"{f}: checkpoint {old.get(f)!r} vs now {new.get(f)!r}" for f in fields if old.get(f) != new.get(f)
-    ]
+    """'field: was X, now Y' for every field of the two recorded configs' train identities that differs.
+
+    A resume may change only the fields `config` marks output-neutral (length, logging, workers, device...).
+    """
+    return identity_differences(identity_of(saved, "train"), identity_of(current, "train"))
 
 
 def check_resume(path: Path, state: dict[str, Any], cfg: RunConfig, fingerprint: str) -> None:
