@@ -1,5 +1,6 @@
 """Recaptioning (SPEC §5): a captioner fit on a small clean subset rewrites train captions, a CLIP filter decides.
 
+    __init__.py  `create_captioner(config)`: the one factory; importing the package registers the built-ins
     base.py      Captioner protocol (fit / caption / save / load) and the CAPTIONERS registry
     embedded.py  `embedded`: small conv encoder + word-level GRU decoder, trained from scratch on S_h
     hf.py        `transformers`: any local image-to-text model (AutoModelForImageTextToText), greedy generate
@@ -16,3 +17,15 @@ Choices worth knowing:
 - torch runs on `recaption.threads` = 1 thread by default: the captioner's ops are tiny, and on a shared
   2-core machine two threads cost ~8x the CPU time for the same fit.
 """
+
+from synthmphn.config import RecaptionConfig
+from synthmphn.recaption import embedded, hf  # noqa: F401  (register "embedded" and "transformers")
+from synthmphn.recaption.base import CAPTIONERS, Captioner
+
+
+def create_captioner(config: RecaptionConfig) -> Captioner:
+    """Builds the captioner named by `config.captioner` (KeyError listing the registered ones otherwise)."""
+    return CAPTIONERS.get(config.captioner)(config)
+
+
+__all__ = ["CAPTIONERS", "Captioner", "create_captioner"]

@@ -41,7 +41,8 @@ from synthmphn.data.shards import file_sha256, index_shard, read_shard, write_sh
 from synthmphn.io import atomic_open, atomic_write_json, read_json
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
-from synthmphn.recaption.base import Captioner, create_captioner, torch_threads
+from synthmphn.recaption import create_captioner
+from synthmphn.recaption.base import Captioner, torch_threads
 from synthmphn.recaption.filter import Decision, Scorer, filter_captions
 from synthmphn.recaption.metrics import caption_metrics, filter_quality
 from synthmphn.seeding import derive_seed
