@@ -15,9 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from synthmphn.config import RunConfig, load_config
-
-BUILD_SECTIONS = ("seed", "captions", "images", "shards", "splits")
+from synthmphn.config import RunConfig, load_config, stage_identity
 
 
 class VariantSpec(BaseModel):
@@ -92,12 +90,19 @@ def run_config(spec: ExperimentSpec, variant: str, seed: int, extra: list[str] |
 
 
 def dataset_key(cfg: RunConfig, recaption: bool) -> str:
-    """A short hash of the config sections that decide the dataset (runs with equal keys share it)."""
-    dumped = cfg.model_dump(mode="json")
-    build_part = {k: dumped[k] for k in BUILD_SECTIONS}
+    """A short hash of the config's build identity (plus its recaption identity and scorer checkpoint path
+    when the dataset is recaptioned): runs with equal keys share one dataset.
+
+    Fields that do not change the shards (e.g. `images.workers`) are not part of the identity, so variants
+    differing only in them share a dataset. The scorer checkpoint is a location the recaption identity skips
+    (its resume hashes the file); at plan time the file may not exist yet, so its path stands for the model.
+    """
+    identity = stage_identity(cfg, "build")
     if recaption:
-        build_part["recaption"] = dumped["recaption"]
-    text = json.dumps(build_part, sort_keys=True)
+        identity |= stage_identity(cfg, "recaption")
+        scorer = cfg.recaption.scorer_checkpoint
+        identity["recaption.scorer_checkpoint"] = None if scorer is None else str(scorer)
+    text = json.dumps(identity, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
