@@ -328,13 +328,7 @@ def test_ray_engine_without_ray_says_how_to_install(tmp_path: Path) -> None:
 
 
 def real_parts_missing() -> str | None:
-    """Why the real grammar + procedural build cannot run yet (other modules still being written), or None."""
-    from synthmphn.build import import_parts
-
-    try:
-        import_parts()
-    except ModuleNotFoundError as err:
-        return f"real build parts not available yet: {err}"
+    """Why the real grammar + procedural build cannot run (importing synthmphn.build registers both), or None."""
     if "grammar" not in CAPTION_BACKENDS or "procedural" not in GENERATORS:
         return "grammar caption backend or procedural generators not registered yet"
     return None
