@@ -23,7 +23,7 @@ Choices where SPEC §5 is silent (the authors' public code is sun-messi/VLM, syn
 - the recaptioned set is filtered once (a fixed F) and mixed with fresh raw draws, as in their code;
   G starts from Xavier weights (their code seeds G with the raw encoders' Wᵀ, Vᵀ when > 25 features
   are purified, and keeps the raw model when < 1 % of captions are replaced: we do neither);
-- a caption whose raw score cos(f(x), g(y)) ≤ 0 is always replaced (see recaption.py);
+- a caption whose raw score cos(f(x), g(y)) ≤ 0 is always replaced (see recaptioner.py);
 - our curves are the mean ± std over all seeds; the published ones average the best 10 of 15 runs.
 """
 
@@ -61,7 +61,7 @@ from synthmphn.theory.data import (
     sample_zero_shot_task,
 )
 from synthmphn.theory.encoders import UnitNeuronEncoder
-from synthmphn.theory.recaption import recaption_and_filter, train_recaptioner
+from synthmphn.theory.recaptioner import recaption_and_filter, train_recaptioner
 from synthmphn.theory.summary import PUBLISHED, check_claims, compact_unit, mean_std, summarize
 from synthmphn.theory.train import train_encoders
 
