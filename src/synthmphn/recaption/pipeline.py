@@ -33,6 +33,8 @@ from synthmphn.config import RunConfig, config_to_dict, identity_differences, st
 from synthmphn.data.manifest import Manifest
 from synthmphn.data.shards import file_sha256, index_shard
 from synthmphn.io import atomic_open, atomic_write_json, read_json
+from synthmphn.models.checkpoint import model_from_checkpoint
+from synthmphn.models.encoder import ClipEncoder
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 from synthmphn.recaption.base import torch_threads
@@ -122,9 +124,6 @@ def scorer_path(cfg: RunConfig) -> Path:
 
 def load_scorer(cfg: RunConfig) -> tuple[Scorer, str]:
     """The scorer as a `ClipEncoder`, and an id of its weights (the checkpoint's sha256) for the job record."""
-    from synthmphn.models.checkpoint import model_from_checkpoint
-    from synthmphn.models.encoder import ClipEncoder
-
     path = scorer_path(cfg)
     parts = model_from_checkpoint(path, device=cfg.recaption.device, augment=False)
     return ClipEncoder(parts, device=cfg.recaption.device, batch_size=256), file_sha256(path)
