@@ -1,7 +1,10 @@
 """Thin command line: parse, load config, call one function per stage.
 
+Every stage's refusal or failure (bad input, an unwritable or full disk, a failed eval task) is one line
+on stderr, `error: ...` naming the file, field or shard, and exit code 1 (config errors: 2).
+
 synthmphn build    CONFIG [key.sub=value ...]   captions -> images -> shards
-synthmphn train    CONFIG [overrides] [--resume]
+synthmphn train    CONFIG [overrides] [--resume | --overwrite]
 synthmphn eval     RUN [overrides]               metrics JSON + plots in RUN/eval
 synthmphn report   RUN [RUN ...] [--out FILE]    one HTML file + markdown table
 synthmphn pipeline CONFIG [overrides]           build -> train -> eval -> report
@@ -19,6 +22,7 @@ from typing import Annotated
 import typer
 
 from synthmphn.config import ConfigError, RunConfig, load_config
+from synthmphn.io import os_error_message
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Synthetic multi-positive / hard-negative CLIP toolkit."
@@ -46,9 +50,27 @@ def _run_config_of(run_dir: Path, overrides: list[str] | None) -> RunConfig:
     return cfg
 
 
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", fg="red", err=True)
+STAGE_ERRORS = (ValueError, KeyError, RuntimeError, OSError)
+"""What a stage raises for bad input or a failed write; anything else is a bug and keeps its traceback."""
+
+
+def error_line(err: BaseException) -> str:
+    """The one line the CLI prints for a stage error (OS errors name the path and what failed)."""
+    return os_error_message(err) if isinstance(err, OSError) else str(err)
+
+
+def _fail(err: BaseException) -> None:
+    typer.secho(f"error: {error_line(err)}", fg="red", err=True)
     raise typer.Exit(1)
+
+
+def _check_eval_complete(metrics: Path) -> None:
+    """Exits 1 naming the failed tasks when metrics.json records an incomplete eval."""
+    from synthmphn.eval.runner import failed_tasks
+
+    failed = failed_tasks(metrics)
+    if failed:
+        _fail(RuntimeError(f"eval incomplete: task(s) {', '.join(failed)} failed (details in {metrics})"))
 
 
 @app.command()
@@ -59,7 +81,7 @@ def build(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
     cfg = _load(config, overrides)
     try:
         out = run_build(cfg)
-    except (ValueError, FileNotFoundError, PermissionError, KeyError, OSError, RuntimeError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"dataset: {out}")
 
@@ -69,14 +91,26 @@ def train(
     config: ConfigArg = None,
     overrides: OverridesArg = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Start over in a run folder that holds checkpoints (kept until replaced)."
+        ),
+    ] = False,
 ) -> None:
-    """Train a CLIP model on a built dataset (single process, or under torchrun for DDP)."""
+    """Train a CLIP model on a built dataset (single process, or under torchrun for DDP).
+
+    A run folder that already holds checkpoints is refused unless --resume (continue) or --overwrite
+    (start over; the old checkpoints stay until the new run writes its first).
+    """
     from synthmphn.train.loop import run_training
 
+    if resume and overwrite:
+        _fail(ValueError("give --resume or --overwrite, not both"))
     cfg = _load(config, overrides)
     try:
-        out = run_training(cfg, resume=resume)
-    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as err:
+        out = run_training(cfg, resume=resume, overwrite=overwrite)
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"run: {out}")
 
@@ -92,9 +126,10 @@ def evaluate(
     cfg = _run_config_of(run, overrides)
     try:
         out = run_eval(cfg)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"metrics: {out}")
+    _check_eval_complete(out)
 
 
 @app.command()
@@ -109,7 +144,7 @@ def report(
 
     try:
         path = write_report(runs, out)
-    except (ValueError, FileNotFoundError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"report: {path}")
 
@@ -126,12 +161,14 @@ def pipeline(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
     try:
         typer.echo(f"[1/4] build -> {run_build(cfg)}")
         typer.echo(f"[2/4] train -> {run_training(cfg, resume=True)}")
-        typer.echo(f"[3/4] eval  -> {run_eval(cfg)}")
+        metrics = run_eval(cfg)
+        typer.echo(f"[3/4] eval  -> {metrics}")
         path = write_report([cfg.output.dir], None)
-    except (ValueError, FileNotFoundError, KeyError, RuntimeError, OSError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"[4/4] report -> {path}")
     typer.secho(f"Report: {path.resolve()}", fg="green")
+    _check_eval_complete(metrics)
 
 
 @app.command()
@@ -161,7 +198,7 @@ def recaption(
     cfg = _load(config, overrides)
     try:
         path = run_recaption(src, dst, cfg)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"recaptioned: {path}")
 
@@ -176,7 +213,7 @@ def experiment(
 
     try:
         path = run_experiment(spec, jobs=jobs)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"results: {path}")
 

@@ -51,6 +51,7 @@ class CaptionsConfig(StrictModel):
     batch_size: int = Field(8, ge=1)
     max_new_tokens: int = Field(96, ge=1)
     temperature: float = Field(0.7, ge=0.0)
+    # Retries of a rejected caption (LLM backends) and of a failed HTTP request (openai): 0 = one try.
     max_retries: int = Field(3, ge=0)
     concurrency: int = Field(4, ge=1)
     timeout_s: float = Field(60.0, gt=0)
@@ -68,6 +69,10 @@ class DiffusersConfig(StrictModel):
     device: str = "cpu"
     batch_size: int = Field(4, ge=1)
     negative_prompt: str | None = None
+
+
+MAX_IMAGE_SIZE = 2048
+"""Largest images.size (pixels per side): every image is held decoded in memory while a shard is written."""
 
 
 class ImagesConfig(StrictModel):
@@ -89,6 +94,16 @@ class ImagesConfig(StrictModel):
     diffusers: DiffusersConfig = DiffusersConfig()
     workers: int = Field(1, ge=1)
     engine: Literal["local", "ray"] = "local"
+
+    @field_validator("size")
+    @classmethod
+    def _size_bounded(cls, size: int) -> int:
+        if size > MAX_IMAGE_SIZE:
+            raise ValueError(
+                f"{size} pixels per side is more than {MAX_IMAGE_SIZE} (images are rendered and held in "
+                f"memory at this size); use 8..{MAX_IMAGE_SIZE}"
+            )
+        return size
 
     @field_validator("pool")
     @classmethod

@@ -1,7 +1,8 @@
 """The dataset manifest: `manifest.jsonl`, one line per shard (path, split, index, n_groups, n_images, sha256).
 
-The manifest is the dataset's table of contents: readers find shards through it, and `build` resumes by
-skipping shards it lists whose file still has the listed sha256. It is rewritten atomically after each
+The manifest is the dataset's table of contents: readers find shards through it (and check each shard's
+sha256 once per process before reading it, `Manifest.check_shard`), and `build` resumes by skipping shards
+it lists whose file still has the listed sha256. It is rewritten atomically after each
 shard, with lines in a fixed order (split, then index), so a finished build's manifest is deterministic.
 """
 
@@ -18,6 +19,10 @@ from synthmphn.io import atomic_write_text
 
 MANIFEST_NAME = "manifest.jsonl"
 SPLITS = ("train", "heldout", "heldout_style")
+
+
+_VERIFIED: set[tuple[str, int, int, str]] = set()
+"""(resolved path, size, mtime_ns, sha256) of shards this process has already hashed and found intact."""
 
 
 class ManifestError(ValueError):
@@ -119,6 +124,28 @@ class Manifest:
         if actual != entry.sha256:
             return f"{path}: sha256 {actual[:12]}... differs from the manifest's {entry.sha256[:12]}..."
         return None
+
+    def check_shard(self, entry: ShardEntry) -> None:
+        """Raises ManifestError naming the shard unless its file has the listed sha256.
+
+        Hashes each shard once per process: a file with the same size and mtime is not hashed again.
+        """
+        path = self.shard_path(entry)
+        try:
+            stat = path.stat()
+        except OSError:
+            stat = None
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, entry.sha256) if stat else None
+        if key is not None and key in _VERIFIED:
+            return
+        problem = self.problem(entry)
+        if problem is not None:
+            raise ManifestError(
+                f"{problem}: the shard is corrupt or was changed after the build; rebuild the dataset "
+                "(`synthmphn build`) or restore the file"
+            )
+        if key is not None:
+            _VERIFIED.add(key)
 
     def verify(self, split: str | None = None) -> int:
         """Recomputes every listed shard's sha256 (or those of `split`); returns how many were checked.

@@ -5,9 +5,11 @@
     tasks     {task: {metrics, tables, plots (file names next to metrics.json), errors, seconds}}
               or {task: {error, seconds}} when the whole task failed
     errors    {task: [messages]} for everything that failed (also printed to stderr)
+    complete  true when no task (and no source inside a task) failed; `failed_tasks` lists those that did
     checkpoint, dataset_dir
 A failing task (or one failing source inside a task) is recorded and the others still run, so a broken
-user dataset never hides the real-digit results. Plots and provenance (config.yaml, run_info.json) are
+user dataset never hides the real-digit results; `synthmphn eval` then exits 1 naming the failed tasks,
+and experiment grids redo a cell whose eval is not complete (`failed_tasks`). Plots and provenance (config.yaml, run_info.json) are
 written next to metrics.json.
 """
 
@@ -21,7 +23,7 @@ from typing import Any
 from synthmphn.config import RunConfig, config_to_dict
 from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult
 from synthmphn.eval.features import CachedEncoder
-from synthmphn.io import atomic_write_json
+from synthmphn.io import atomic_write_json, read_json
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 
@@ -141,6 +143,8 @@ def run_eval(cfg: RunConfig, encoder: Encoder | None = None) -> Path:
         "headline": headline_metrics(tasks, [d.name for d in cfg.eval.datasets]),
         "tasks": tasks,
         "errors": errors,
+        "complete": not errors,
+        "failed_tasks": sorted(errors),
         "checkpoint": str(checkpoint) if checkpoint else None,
         "dataset_dir": str(cfg.dataset_dir),
     }
@@ -151,3 +155,19 @@ def run_eval(cfg: RunConfig, encoder: Encoder | None = None) -> Path:
         for message in messages:
             print(f"eval: {name}: {message}", file=sys.stderr)
     return path
+
+
+def failed_tasks(metrics_path: Path) -> list[str]:
+    """The tasks an eval's metrics.json records as failed (all of them when it predates `complete`).
+
+    An unreadable or missing file counts as one failure, named "metrics.json", so callers redo the eval.
+    """
+    try:
+        metrics = read_json(metrics_path)
+    except (FileNotFoundError, ValueError):
+        return ["metrics.json"]
+    if not isinstance(metrics, dict):
+        return ["metrics.json"]
+    if "complete" not in metrics:  # written before completeness was recorded: judge by its errors
+        return sorted(metrics.get("errors") or {})
+    return [] if metrics["complete"] else sorted(metrics.get("failed_tasks") or metrics.get("errors") or {})

@@ -17,8 +17,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch import nn
+
 from synthmphn.config import RunConfig, config_to_dict, flatten_config
 from synthmphn.data.manifest import MANIFEST_NAME
+from synthmphn.data.sampler import GroupBatchSampler
+from synthmphn.models.checkpoint import save_checkpoint, unwrap_model
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_NAME = "last.pt"
@@ -85,7 +90,7 @@ def check_resume(path: Path, state: dict[str, Any], cfg: RunConfig, fingerprint:
         raise ValueError(
             f"cannot resume from {path}: it was trained with a different config or dataset:\n  "
             + "\n  ".join(problems)
-            + "\nrestore those settings, or train without --resume to start over"
+            + "\nrestore those settings, or start over with --overwrite (instead of --resume)"
         )
 
 
@@ -110,10 +115,63 @@ def prune_step_files(train_dir: Path, keep: int = KEEP_STEP_FILES) -> None:
         path.unlink(missing_ok=True)
 
 
-def clear_checkpoints(train_dir: Path) -> list[Path]:
-    """Removes a previous run's step files and last.pt (a fresh start); returns what was removed."""
+def checkpoint_files(train_dir: Path) -> list[Path]:
+    """The step files and last.pt of a run folder (empty when it has none)."""
     folder = checkpoint_dir(train_dir)
-    removed = [*folder.glob("step_*.pt"), *folder.glob(LAST_NAME)] if folder.exists() else []
-    for path in removed:
-        path.unlink()
-    return removed
+    return sorted([*folder.glob("step_*.pt"), *folder.glob(LAST_NAME)]) if folder.is_dir() else []
+
+
+def discard_replaced(replaced: list[Path], kept: Path) -> None:
+    """Deletes a replaced run's checkpoint files once `kept` (the new run's first checkpoint) is written.
+
+    `kept` and last.pt (now pointing at `kept`) stay; a step file of the same name was already replaced.
+    """
+    for path in replaced:
+        if path != kept and path.name != LAST_NAME:
+            path.unlink(missing_ok=True)
+
+
+# ----------------------------------------------------------------------------- save and restore
+
+
+def save_training_checkpoint(
+    cfg: RunConfig,
+    step: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    sampler: GroupBatchSampler,
+    fingerprint: str,
+) -> Path:
+    """Writes step_{step}.pt atomically, points last.pt at it and keeps the last two step files."""
+    inner = unwrap_model(model)
+    state = {
+        "step": step,
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict(),
+        "sampler": sampler.state_dict(step * cfg.train.accum_steps),
+        "rng": {"torch": torch.get_rng_state()},
+        "config": resume_config(cfg),
+        "dataset": fingerprint,
+    }
+    path = save_checkpoint(step_checkpoint(cfg.train_dir, step), inner, state)
+    link_as_last(path)
+    prune_step_files(cfg.train_dir)
+    return path
+
+
+def restore(
+    checkpoint: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    sampler: GroupBatchSampler,
+) -> None:
+    """Loads weights, optimiser, scaler, sampler position and RNG state from a checkpoint."""
+    state = checkpoint["synthmphn"]
+    model.load_state_dict(checkpoint["state_dict"])
+    optimizer.load_state_dict(state["optimizer"])
+    if state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
+    sampler.load_state_dict(state["sampler"])
+    torch.set_rng_state(state["rng"]["torch"])

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from synthmphn.io import atomic_write_text
+from synthmphn.io import atomic_write_text, with_filename
 
 METRICS_NAME = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
@@ -70,9 +70,12 @@ class MetricsLogger:
         if not self.enabled:
             return
         record = {"step": step, **metrics}
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, sort_keys=False) + "\n")
-            handle.flush()
+        try:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, sort_keys=False) + "\n")
+                handle.flush()
+        except OSError as err:  # a write to an open file (disk full) names no file: name it
+            raise with_filename(err, self.path) from err
         if self._writer is not None:
             for key, value in metrics.items():
                 if isinstance(value, int | float):
