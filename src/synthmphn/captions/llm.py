@@ -181,6 +181,16 @@ class _Accepted:
     negatives: dict[int, NegativeCaption] = field(default_factory=dict)
 
 
+def no_caption_message(config: CaptionsConfig, n: int, rejections: Counter[str]) -> str:
+    """Why an LLM backend produced no group at all: the backend, the model and every rejection count."""
+    counts = ", ".join(f"{reason} {count}" for reason, count in sorted(rejections.items())) or "none"
+    return (
+        f"captions.backend={config.backend!r} (captions.model={config.model!r}) gave no valid caption for "
+        f"any of {n} groups (rejections: {counts}); check that the model follows the prompt, or raise "
+        "captions.max_retries"
+    )
+
+
 class LLMBackend:
     """Caption backend driven by an LLM; subclasses implement `complete` (see the module doc)."""
 
@@ -222,6 +232,8 @@ class LLMBackend:
             )
             for gid, a in sorted(accepted.items())
         ]
+        if n > 0 and not drafts:
+            raise ValueError(no_caption_message(self.config, n, rejections))
         return CaptionResult(drafts=drafts, rejections=rejections)
 
     def _complete_all(self, requests: list[LLMRequest], desc: str) -> list[str]:

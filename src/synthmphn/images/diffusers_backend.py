@@ -29,6 +29,11 @@ class DiffusersGenerator:
                 f"diffusers pipeline not found: {self.path} (a pool entry 'diffusers:<path>' must name a local "
                 "folder written by save_pretrained, with model_index.json)"
             )
+        if not (self.path / "model_index.json").is_file():
+            raise ValueError(
+                f"diffusers:{path}: {self.path} is not a diffusers pipeline folder (no model_index.json); "
+                "name a folder written by pipeline.save_pretrained(folder)"
+            )
         self.size = size
         self.config = config
         self.name = name or f"diffusers:{path}"

@@ -1,0 +1,142 @@
+"""Items 4, 5, 9, 19, 21: a build that cannot succeed says why in one line and leaves the folder as it was."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faults import cli, one_line_error
+
+from synthmphn.captions.base import CAPTION_BACKENDS
+from synthmphn.captions.llm import LLMBackend, LLMRequest
+from synthmphn.data import shards as shards_module
+from synthmphn.data.manifest import Manifest
+
+NEVER_VALID = "reliab-never-valid"
+TINY = [
+    "captions.n_groups=4",
+    "captions.negatives_per_caption=1",
+    "images.pool=[procedural:flat]",
+    "images.strategy=single",
+    "images.per_caption=1",
+    "images.size=16",
+    "images.heldout_style=null",
+    "images.workers=1",
+    "splits.heldout_groups=0",
+    "splits.heldout_style_groups=0",
+    "shards.groups_per_shard=2",
+]
+
+
+class NeverValid(LLMBackend):
+    """An LLM that answers every request with text that is not the JSON it was asked for."""
+
+    def complete(self, requests: list[LLMRequest]) -> list[str]:
+        return ["Sure! Here is a caption for you." for _ in requests]
+
+
+@pytest.fixture
+def never_valid(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setitem(CAPTION_BACKENDS._items, NEVER_VALID, NeverValid)
+    return NEVER_VALID
+
+
+def build(out: Path, *overrides: str) -> Any:
+    return cli("build", "configs/quickstart.yaml", f"output.dir={out}", *TINY, *overrides)
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+@pytest.mark.xfail(strict=True, reason="phase 2: needs the build package (issue 14 items 5, 21)")
+def test_an_llm_that_never_yields_a_caption_fails_the_build_naming_the_rejections(
+    never_valid: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    line = one_line_error(build(out, f"captions.backend={never_valid}", "captions.max_retries=0"))
+    assert f"captions.backend='{never_valid}'" in line and "gave no valid caption for any of 4 groups" in line
+    assert "invalid_json 12" in line and "group_dropped 4" in line  # 4 groups x 3 draws, all dropped
+    assert files_under(out) == []  # item 21: the refusal leaves nothing behind
+
+
+@pytest.mark.xfail(strict=True, reason="phase 2: needs the build package (issue 14 items 5, 21)")
+def test_a_diffusers_folder_that_is_not_a_pipeline_is_refused_before_any_file(tmp_path: Path) -> None:
+    not_a_pipeline = tmp_path / "weights"
+    not_a_pipeline.mkdir()
+    (not_a_pipeline / "unet.bin").write_bytes(b"\0" * 64)
+    out = tmp_path / "run"
+    line = one_line_error(build(out, f"images.pool=[diffusers:{not_a_pipeline}]"))
+    assert f"{not_a_pipeline} is not a diffusers pipeline folder (no model_index.json)" in line
+    assert files_under(out) == []
+
+
+@pytest.mark.xfail(strict=True, reason="phase 2: needs the build package (issue 14 items 5, 21)")
+def test_a_refused_build_leaves_an_existing_folder_as_it_was(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    (out / "notes").mkdir(parents=True)
+    (out / "notes" / "mine.txt").write_text("the user's")
+    before = files_under(out)
+    one_line_error(build(out, "images.pool=[diffusers:/nonexistent/pipe]"))
+    assert files_under(out) == before
+
+
+@pytest.mark.xfail(strict=True, reason="phase 2: needs the build package (issue 14 items 5, 21)")
+def test_a_dataset_folder_without_shards_is_reused_by_a_corrected_build(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    dataset = out / "dataset"
+    (dataset / "captions").mkdir(parents=True)  # what an earlier build that failed before any shard left
+    (dataset / "build_config.json").write_text(json.dumps({"seed": 99, "images": {"size": 16}}))
+    (dataset / "captions" / "train.jsonl").write_text("")
+    (dataset / "classes.json").write_text("[]")
+    result = build(out)
+    assert result.exit_code == 0, result.output
+    assert [e.path for e in Manifest.load(dataset).entries()] == ["train-000000.tar", "train-000001.tar"]
+    assert json.loads((dataset / "build_config.json").read_text())["seed"] != 99
+
+
+def test_a_dataset_folder_with_shards_of_another_config_is_still_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert build(out).exit_code == 0
+    result = build(out, "images.size=24")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "holds a dataset built with a different config" in result.stderr  # then one line per field
+    assert "images.size: 16 -> 24" in result.stderr
+
+
+class FullDisk:
+    """A file handle on a full disk: every write fails with ENOSPC, naming no file (as write() does)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+
+def test_disk_full_during_build_names_the_shard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_open = shards_module.atomic_open
+
+    @contextmanager
+    def full_disk_open(path: Path) -> Iterator[Any]:
+        with real_open(path) as handle:
+            yield FullDisk(handle)
+
+    monkeypatch.setattr(shards_module, "atomic_open", full_disk_open)
+    out = tmp_path / "run"
+    line = one_line_error(build(out))
+    shard = out / "dataset" / "train-000000.tar"
+    assert (
+        line
+        == f"error: no space left writing {shard} (free some disk space, or choose another output folder)"
+    )
+    assert not list((out / "dataset").glob("*.tar")) and not list((out / "dataset").glob(".*.tmp"))
