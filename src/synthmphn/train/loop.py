@@ -59,9 +59,9 @@ from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_dist
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer, lr_at, set_lr
 from synthmphn.train.preflight import (
-    check_device,
     check_fresh_start,
     check_loss_fits_model,
+    check_train_config,
     check_training_data,
     remove_stale_train_files,
     train_lock,
@@ -86,7 +86,7 @@ def run_training(cfg: RunConfig, resume: bool = False, overwrite: bool = False) 
     Raises ValueError for unusable data/config (naming the field), OSError naming an unwritable path,
     NonFiniteError (a RuntimeError) when the loss diverges.
     """
-    check_device(cfg.train.device)
+    check_train_config(cfg)  # names, loss vs model config, device: before reading any data
     dist = init_distributed(cfg.train.device)
     try:
         return _train(cfg, resume, overwrite, dist)

@@ -1,7 +1,8 @@
 """What `train` checks before it writes anything, and how it claims its run folder.
 
 A training run is refused, with one line naming the field or folder, before any file of the run folder
-changes when:
+changes when (`check_train_config` runs the checks that need neither data nor a model, so an experiment
+grid can check every cell before it trains any):
     the data cannot feed the objective          `check_training_data` (negatives, images per caption, schedule)
     the objective cannot use the model          `check_loss_fits_model` (siglip needs a logit bias)
     train.device names a GPU this machine lacks `check_device`
@@ -18,6 +19,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import open_clip
 import torch
 from torch import nn
 
@@ -26,7 +28,9 @@ from synthmphn.data.batches import check_images_per_caption, check_negatives, ha
 from synthmphn.data.records import Group
 from synthmphn.data.schedules import HN_SCHEDULES, max_pairs
 from synthmphn.io import folder_lock, remove_stale_temp_files
+from synthmphn.losses import create_loss
 from synthmphn.losses.base import ContrastiveLoss
+from synthmphn.models.factory import check_model_name
 from synthmphn.train.checkpoints import CHECKPOINT_DIR, checkpoint_files
 
 TRAIN_LOCK = ".train.lock"
@@ -42,21 +46,54 @@ def check_training_data(groups: list[Group], cfg: RunConfig, loss_cls: type[Cont
     negatives = has_negatives(groups)
     check_images_per_caption(groups, tc.images_per_caption, negatives)
     if loss_cls.needs_negatives and max_pairs(tc.hn_schedule, tc.batch_size) == 0:
-        raise ValueError(
-            f"train.loss={tc.loss!r} needs base+HN pairs, but train.hn_schedule (name={tc.hn_schedule.name!r}, "
-            f"p_max={tc.hn_schedule.p_max}) never puts a pair in a batch of {tc.batch_size}; raise p_max"
-        )
+        raise ValueError(_never_pairs(tc))
     return negatives
 
 
 def check_loss_fits_model(tc: TrainConfig, loss_cls: type[ContrastiveLoss], model: nn.Module) -> None:
     """Raises ValueError naming train.loss and train.model.name when the loss needs a part the model lacks."""
     if loss_cls.needs_logit_bias and getattr(model, "logit_bias", None) is None:
+        raise ValueError(_no_logit_bias(tc))
+
+
+def _no_logit_bias(tc: TrainConfig) -> str:
+    return (
+        f"train.loss={tc.loss!r} needs a model with a learnable logit bias, but "
+        f"train.model.name={tc.model.name!r} has none; use a model whose config sets init_logit_bias "
+        "(e.g. synth-tiny-sigmoid) or another loss"
+    )
+
+
+def check_train_config(cfg: RunConfig, data_from_config: bool = False) -> None:
+    """The checks of `cfg.train` that need neither data nor a model (milliseconds).
+
+    Names of the loss (and its options), HN schedule and model; the loss against the model's open_clip
+    config; the device; a HN loss with a schedule that never pairs. With `data_from_config` (the dataset is
+    the one `cfg` builds, as in experiment grids) also a HN loss on captions without negatives.
+    Raises KeyError (unknown names, listing the known ones) or ValueError naming the field.
+    """
+    tc = cfg.train
+    loss_cls = type(create_loss(tc.loss, **tc.loss_options))
+    HN_SCHEDULES.get(tc.hn_schedule.name)
+    check_model_name(tc.model.name)
+    model_config = open_clip.get_model_config(tc.model.name.replace("/", "-")) or {}
+    if loss_cls.needs_logit_bias and model_config and model_config.get("init_logit_bias") is None:
+        raise ValueError(_no_logit_bias(tc))
+    check_device(tc.device)
+    if loss_cls.needs_negatives and max_pairs(tc.hn_schedule, tc.batch_size) == 0:
+        raise ValueError(_never_pairs(tc))
+    if data_from_config and loss_cls.needs_negatives and cfg.captions.negatives_per_caption == 0:
         raise ValueError(
-            f"train.loss={tc.loss!r} needs a model with a learnable logit bias, but "
-            f"train.model.name={tc.model.name!r} has none; use a model whose config sets init_logit_bias "
-            "(e.g. synth-tiny-sigmoid) or another loss"
+            f"train.loss={tc.loss!r} needs hard negatives, but captions.negatives_per_caption=0 builds none; "
+            "set captions.negatives_per_caption >= 1 or choose a loss without negatives"
         )
+
+
+def _never_pairs(tc: TrainConfig) -> str:
+    return (
+        f"train.loss={tc.loss!r} needs base+HN pairs, but train.hn_schedule (name={tc.hn_schedule.name!r}, "
+        f"p_max={tc.hn_schedule.p_max}) never puts a pair in a batch of {tc.batch_size}; raise p_max"
+    )
 
 
 def check_device(device: str, field: str = "train.device") -> None:
