@@ -24,3 +24,14 @@ def test_build_with_a_huge_image_size_exits_2_and_writes_nothing(tmp_path: Path)
     result = cli("build", "configs/quickstart.yaml", "images.size=100000", f"output.dir={tmp_path / 'run'}")
     assert result.exit_code == 2 and "images.size" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_malformed_run_config_is_one_line_with_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "run.yaml"
+    bad.write_text("images:\n  size: [1, 2\ntrain: {}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(bad)
+    assert str(err.value) == f"{bad}: not valid YAML (line 3, column 6: expected ',' or ']', but got ':')"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
+    with pytest.raises(ConfigError, match=rf"{bad}: not a UTF-8 text file \(byte 0: invalid start byte\)"):
+        load_config(bad)
