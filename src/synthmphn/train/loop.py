@@ -26,6 +26,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from synthmphn.config import RunConfig, TrainConfig, config_to_dict
-from synthmphn.data.batches import CaptionDataset, SlotCollate, TrainBatch
+from synthmphn.data.batches import CaptionDataset, SlotCollate, TrainBatch, next_batch
 from synthmphn.data.sampler import GroupBatchSampler
 from synthmphn.data.schedules import hn_fraction_at
-from synthmphn.data.shards import ShardError
 from synthmphn.data.store import GroupStore
 from synthmphn.losses import create_loss
 from synthmphn.losses.base import ContrastiveBatch, ContrastiveLoss
@@ -162,11 +162,13 @@ def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Pat
     return train_dir
 
 
+@dataclass
 class _LoopState:
     """Where the loop stands: optimiser steps done, checkpoint files still to replace, run length."""
 
-    def __init__(self, step: int, replaced: list[Path], total: int) -> None:
-        self.step, self.replaced, self.total = step, replaced, total
+    step: int
+    replaced: list[Path]
+    total: int
 
 
 def _loop(
@@ -258,23 +260,6 @@ def start_fresh(train_dir: Path, replaced: list[Path]) -> None:
             len(replaced),
         )
     shutil.rmtree(train_dir / TENSORBOARD_DIR, ignore_errors=True)
-
-
-def next_batch(batches: Iterator[TrainBatch]) -> TrainBatch:
-    """The next batch; a ShardError raised in a DataLoader worker keeps its one-line message.
-
-    torch re-raises a worker's exception with the worker's traceback in the message; the last line of
-    that traceback is the original message (naming the shard and member).
-    """
-    try:
-        return next(batches)
-    except ShardError as err:
-        lines = [line for line in str(err).splitlines() if line.strip()]
-        if len(lines) > 1 and lines[0].startswith("Caught "):
-            raise ShardError(
-                lines[-1].removeprefix(f"{type(err).__module__}.").removeprefix("ShardError: ")
-            ) from None
-        raise
 
 
 def usable_cpus() -> int:
