@@ -30,9 +30,19 @@ def test_rerun_without_resume_is_refused_and_keeps_every_checkpoint(
 ) -> None:
     before = snapshot(finished_run)
     config = write_run_config(finished_run, pristine_dataset)
+    line = one_line_error(cli("train", config, "train.lr=0.002"))
+    assert f"{finished_run / 'train'}: holds a trained run (3 checkpoint file(s) in checkpoints/)" in line
+    assert "continue it with --resume, or start over with --overwrite" in line
+    assert snapshot(finished_run) == before
+
+
+def test_the_catalogue_case_a_bad_pairing_on_a_finished_run_is_refused_first(
+    finished_run: Path, pristine_dataset: Path
+) -> None:
+    before = snapshot(finished_run)
+    config = write_run_config(finished_run, pristine_dataset)
     line = one_line_error(cli("train", config, "train.loss=siglip", "train.model.name=synth-tiny-cnn-32"))
-    assert f"{finished_run / 'train'}: holds a trained run" in line
-    assert "--resume" in line and "--overwrite" in line
+    assert "train.loss='siglip' needs a model with a learnable logit bias" in line
     assert snapshot(finished_run) == before
 
 
