@@ -107,7 +107,7 @@ def test_a_dataset_folder_with_shards_of_another_config_is_still_refused(tmp_pat
     result = build(out, "images.size=24")
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "holds a dataset built with a different config" in result.stderr  # then one line per field
-    assert "images.size: 16 -> 24" in result.stderr
+    assert "images.size" in result.stderr and "24" in result.stderr
 
 
 class FullDisk:
