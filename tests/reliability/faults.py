@@ -1,10 +1,18 @@
-"""Helpers for the fault catalogue tests: the CLI in-process, its one-line errors, a run's config file."""
+"""Helpers for the fault catalogue tests: the CLI in-process, its one-line errors, a run's config file,
+a full disk."""
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner, Result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))  # tiny_run.py, shared with tests/train
@@ -35,3 +43,41 @@ def one_line_error(result: Result) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     return lines[0]
+
+
+class FullDisk:
+    """A file handle on a full disk: every write fails with ENOSPC naming no file (as write() does); all else
+    (flush, fileno, close, `with`) is the real handle's."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+    def __enter__(self) -> FullDisk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def fill_disk(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> None:
+    """Makes `module.atomic_open` write through a FullDisk handle, inside the real atomic_open (its temp file,
+    its cleanup and its naming of the target on error all run)."""
+    real_open = module.atomic_open
+
+    @contextmanager
+    def full_disk_open(path: Path) -> Iterator[Any]:
+        with real_open(path) as handle:
+            yield FullDisk(handle)
+
+    monkeypatch.setattr(module, "atomic_open", full_disk_open)
+
+
+def no_space_line(path: Path) -> str:
+    """The CLI's line for a full disk while writing `path`."""
+    return f"error: no space left writing {path} (free some disk space, or choose another output folder)"

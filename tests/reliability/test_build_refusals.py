@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from faults import cli, one_line_error
+from faults import cli, fill_disk, no_space_line, one_line_error
 
 from synthmphn.captions.base import CAPTION_BACKENDS
 from synthmphn.captions.llm import LLMBackend, LLMRequest
@@ -110,33 +106,10 @@ def test_a_dataset_folder_with_shards_of_another_config_is_still_refused(tmp_pat
     assert "images.size" in result.stderr and "24" in result.stderr
 
 
-class FullDisk:
-    """A file handle on a full disk: every write fails with ENOSPC, naming no file (as write() does)."""
-
-    def __init__(self, handle: Any) -> None:
-        self.handle = handle
-
-    def write(self, data: bytes) -> int:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.handle, name)
-
-
 def test_disk_full_during_build_names_the_shard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_open = shards_module.atomic_open
-
-    @contextmanager
-    def full_disk_open(path: Path) -> Iterator[Any]:
-        with real_open(path) as handle:
-            yield FullDisk(handle)
-
-    monkeypatch.setattr(shards_module, "atomic_open", full_disk_open)
+    fill_disk(monkeypatch, shards_module)
     out = tmp_path / "run"
     line = one_line_error(build(out))
     shard = out / "dataset" / "train-000000.tar"
-    assert (
-        line
-        == f"error: no space left writing {shard} (free some disk space, or choose another output folder)"
-    )
+    assert line == no_space_line(shard)
     assert not list((out / "dataset").glob("*.tar")) and not list((out / "dataset").glob(".*.tmp"))

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from faults import cli, one_line_error, write_run_config
+from faults import FullDisk, cli, fill_disk, no_space_line, one_line_error, write_run_config
 
 from synthmphn.captions.concepts import load_bank
 from synthmphn.io import atomic_write_bytes, os_error_message
@@ -81,56 +79,18 @@ def test_an_error_built_from_a_message_keeps_it() -> None:
     )
 
 
-class FullDisk:
-    """A file handle on a full disk: the first write fails with ENOSPC, naming no file (as write() does)."""
-
-    def __init__(self, handle: Any) -> None:
-        self.handle = handle
-
-    def write(self, data: bytes) -> int:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def flush(self) -> None:
-        self.handle.flush()
-
-
 def test_an_atomic_write_on_a_full_disk_names_the_file_and_leaves_no_temp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "out.json"
     target.write_bytes(b"old")
     real_fdopen = os.fdopen
-    monkeypatch.setattr(os, "fdopen", lambda fd, mode: FullDiskFile(real_fdopen(fd, mode)))
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
     with pytest.raises(OSError) as err:
         atomic_write_bytes(target, b"new")
     monkeypatch.undo()
-    assert (
-        os_error_message(err.value)
-        == f"no space left writing {target} (free some disk space, or choose another output folder)"
-    )
+    assert f"error: {os_error_message(err.value)}" == no_space_line(target)
     assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
-
-
-class FullDiskFile:
-    """A real file object whose write() fails with ENOSPC (a context manager, like os.fdopen's result)."""
-
-    def __init__(self, handle: Any) -> None:
-        self.handle = handle
-
-    def __enter__(self) -> FullDiskFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.handle.close()
-
-    def write(self, data: bytes) -> int:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def flush(self) -> None:
-        self.handle.flush()
-
-    def fileno(self) -> int:
-        return self.handle.fileno()
 
 
 # ----------------------------------------------------------------------------- item 20: disk full during train
@@ -140,21 +100,11 @@ def test_disk_full_while_train_writes_a_checkpoint(
     finished_run: Path, pristine_dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = load_checkpoint(finished_run / "train" / "checkpoints" / "last.pt")["synthmphn"]["step"]
-    real_open = checkpoint_module.atomic_open
-
-    @contextmanager
-    def full_disk_open(path: Path) -> Iterator[Any]:
-        with real_open(path) as handle:
-            yield FullDisk(handle)
-
-    monkeypatch.setattr(checkpoint_module, "atomic_open", full_disk_open)
+    fill_disk(monkeypatch, checkpoint_module)
     config = write_run_config(finished_run, pristine_dataset, steps=6)  # 2 more steps, then a checkpoint
     line = one_line_error(cli("train", config, "--resume"))
     step_file = finished_run / "train" / "checkpoints" / "step_0000006.pt"
-    assert (
-        line
-        == f"error: no space left writing {step_file} (free some disk space, or choose another output folder)"
-    )
+    assert line == no_space_line(step_file)
     monkeypatch.undo()
     folder = finished_run / "train" / "checkpoints"
     assert sorted(p.name for p in folder.iterdir()) == ["last.pt", "step_0000002.pt", "step_0000004.pt"]
