@@ -10,7 +10,7 @@ from tiny_run import write_tiny_dataset
 
 from synthmphn.data import manifest as manifest_module
 from synthmphn.data.manifest import Manifest, ManifestError, ShardEntry
-from synthmphn.data.shards import ShardError, read_shard, write_shard
+from synthmphn.data.shards import ShardError, index_shard, read_shard, write_shard
 from synthmphn.data.store import GroupStore
 from synthmphn.eval.groups import open_split
 
@@ -27,10 +27,23 @@ def flip_caption_byte(shard: Path) -> None:
 
 def test_a_flipped_caption_byte_is_refused_naming_the_shard(dataset: Path) -> None:
     flip_caption_byte(dataset / SHARD)
-    with pytest.raises(ManifestError, match=rf"{dataset / SHARD}: sha256 .* differs from the manifest"):
+    with pytest.raises(ManifestError) as err:
         GroupStore(dataset, "train")
+    assert str(err.value).startswith(f"{dataset / SHARD}: sha256 ")
+    assert "differs from the manifest's" in str(err.value)
+    assert "(members g00000.json and g00000.txt disagree on the caption)" in str(err.value)
     with pytest.raises(ManifestError, match=str(dataset / SHARD)):
         open_split(dataset, "train")  # what every eval task reads through
+
+
+def test_a_flipped_image_byte_names_the_shard_and_member(dataset: Path) -> None:
+    sample = next(s for s in index_shard(dataset / SHARD) if s.group.id == "g00003")
+    span = sample.members["base.1.png"]
+    data = bytearray((dataset / SHARD).read_bytes())
+    data[span.offset + span.size // 2] ^= 0xFF  # inside the compressed pixels
+    (dataset / SHARD).write_bytes(bytes(data))
+    with pytest.raises(ManifestError, match=r"\(member g00003\.base\.1\.png is not a readable image\)"):
+        GroupStore(dataset, "train")
 
 
 def test_train_on_a_flipped_byte_exits_1_naming_the_shard(dataset: Path, tmp_path: Path) -> None:

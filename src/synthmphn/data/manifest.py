@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from synthmphn.data.shards import file_sha256
+from synthmphn.data.shards import damaged_member, file_sha256
 from synthmphn.io import atomic_write_text
 
 MANIFEST_NAME = "manifest.jsonl"
@@ -140,9 +140,10 @@ class Manifest:
             return
         problem = self.problem(entry)
         if problem is not None:
+            damage = damaged_member(path) if stat is not None else None
             raise ManifestError(
-                f"{problem}: the shard is corrupt or was changed after the build; rebuild the dataset "
-                "(`synthmphn build`) or restore the file"
+                f"{problem}{f' ({damage})' if damage else ''}: the shard is corrupt or was changed after "
+                "the build; rebuild the dataset (`synthmphn build`) or restore the file"
             )
         if key is not None:
             _VERIFIED.add(key)
