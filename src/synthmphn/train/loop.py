@@ -43,16 +43,15 @@ from synthmphn.data.store import GroupStore
 from synthmphn.losses import create_loss
 from synthmphn.losses.base import ContrastiveBatch, ContrastiveLoss
 from synthmphn.losses.distributed import gather_batch
-from synthmphn.models.checkpoint import load_checkpoint, unwrap_model
+from synthmphn.models.checkpoint import unwrap_model
 from synthmphn.models.factory import create_clip
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 from synthmphn.train.checkpoints import (
-    check_resume,
     dataset_fingerprint,
     discard_replaced,
-    last_checkpoint,
-    restore,
+    load_resume_checkpoint,
+    restore_training_state,
     save_training_checkpoint,
 )
 from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed
@@ -119,10 +118,9 @@ def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Pat
         if dist.is_main:
             remove_stale_train_files(train_dir)
         # ------------------------------------------------------------ resume point
-        step, checkpoint, replaced = 0, None, []
-        if resume and last_checkpoint(train_dir).exists():
-            checkpoint = load_checkpoint(last_checkpoint(train_dir))
-            check_resume(last_checkpoint(train_dir), checkpoint["synthmphn"], cfg, fingerprint)
+        step, replaced = 0, []
+        checkpoint = load_resume_checkpoint(cfg, fingerprint) if resume else None
+        if checkpoint is not None:
             step = int(checkpoint["synthmphn"]["step"])
             if step >= total:
                 log.info("%s: already trained %d of %d steps", train_dir, step, total)
@@ -141,7 +139,7 @@ def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Pat
         optimizer = create_optimizer(model, tc.lr, tc.weight_decay)
         scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")
         if checkpoint is not None:
-            restore(checkpoint, model, optimizer, scaler, sampler)
+            restore_training_state(checkpoint, model, optimizer, scaler, sampler)
         if dist.distributed:
             model = DistributedDataParallel(
                 model, device_ids=[dist.local_rank] if "cuda" in dist.device else None
@@ -375,6 +373,9 @@ def check_finite(values: dict[str, float], step: int) -> None:
 
 def _fmt(values: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.6g}" for k, v in values.items())
+
+
+# ----------------------------------------------------------------------------- the checkpoint guard
 
 
 def check_parameters_finite(model: nn.Module, step: int) -> None:
