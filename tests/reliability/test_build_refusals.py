@@ -51,7 +51,6 @@ def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: needs the build package (issue 14 items 5, 21)")
 def test_an_llm_that_never_yields_a_caption_fails_the_build_naming_the_rejections(
     never_valid: str, tmp_path: Path
 ) -> None:
@@ -62,7 +61,6 @@ def test_an_llm_that_never_yields_a_caption_fails_the_build_naming_the_rejection
     assert files_under(out) == []  # item 21: the refusal leaves nothing behind
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: needs the build package (issue 14 items 5, 21)")
 def test_a_diffusers_folder_that_is_not_a_pipeline_is_refused_before_any_file(tmp_path: Path) -> None:
     not_a_pipeline = tmp_path / "weights"
     not_a_pipeline.mkdir()
@@ -73,7 +71,6 @@ def test_a_diffusers_folder_that_is_not_a_pipeline_is_refused_before_any_file(tm
     assert files_under(out) == []
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: needs the build package (issue 14 items 5, 21)")
 def test_a_refused_build_leaves_an_existing_folder_as_it_was(tmp_path: Path) -> None:
     out = tmp_path / "run"
     (out / "notes").mkdir(parents=True)
@@ -83,7 +80,6 @@ def test_a_refused_build_leaves_an_existing_folder_as_it_was(tmp_path: Path) -> 
     assert files_under(out) == before
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: needs the build package (issue 14 items 5, 21)")
 def test_a_dataset_folder_without_shards_is_reused_by_a_corrected_build(tmp_path: Path) -> None:
     out = tmp_path / "run"
     dataset = out / "dataset"
