@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from faults import cli, one_line_error
 
-PHASE2 = pytest.mark.xfail(
-    strict=True, reason="phase 2: needs the experiment package (issue 14 items 15, 16)"
-)
 
-
-@PHASE2
 def test_malformed_experiment_yaml_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
     spec = tmp_path / "grid.yaml"
     spec.write_text("name: tiny\nvariants:\n  a: [train.loss=mpclip\n  b: []\n")  # unclosed list
@@ -20,7 +14,6 @@ def test_malformed_experiment_yaml_is_one_line_naming_file_and_line(tmp_path: Pa
     assert line.startswith(f"error: {spec}: not valid YAML (line ")
 
 
-@PHASE2
 def test_a_binary_experiment_file_is_named(tmp_path: Path) -> None:
     spec = tmp_path / "grid.yaml"
     spec.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
@@ -28,7 +21,6 @@ def test_a_binary_experiment_file_is_named(tmp_path: Path) -> None:
     assert line.startswith(f"error: {spec}: not a UTF-8 text file")
 
 
-@PHASE2
 def test_every_cell_is_validated_before_any_trains(tmp_path: Path, tiny_grid_base: str) -> None:
     (tmp_path / "base.yaml").write_text(tiny_grid_base)
     spec = tmp_path / "grid.yaml"
@@ -41,7 +33,6 @@ def test_every_cell_is_validated_before_any_trains(tmp_path: Path, tiny_grid_bas
     assert not (tmp_path / "out").exists()  # no dataset built, no cell trained
 
 
-@PHASE2
 def test_a_cell_with_a_bad_override_names_its_variant(tmp_path: Path, tiny_grid_base: str) -> None:
     (tmp_path / "base.yaml").write_text(tiny_grid_base)
     spec = tmp_path / "grid.yaml"
