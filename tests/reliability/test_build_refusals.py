@@ -109,3 +109,25 @@ def test_disk_full_during_build_names_the_shard(tmp_path: Path, monkeypatch: pyt
     shard = out / "dataset" / "train-000000.tar"
     assert line == no_space_line(shard)
     assert not list((out / "dataset").glob("*.tar")) and not list((out / "dataset").glob(".*.tmp"))
+
+
+class OutOfMemory:
+    """A generator that crashes on its first batch (what images.size=100000 did before it was bounded)."""
+
+    def __init__(self, arg: str, size: int, config: Any) -> None:
+        self.name = f"reliab-oom:{arg}"
+
+    def generate(self, prompts: Any, specs: Any, seeds: Any) -> list[Any]:
+        raise MemoryError("cannot allocate 30 GiB")
+
+
+def test_a_crash_before_the_first_shard_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthmphn.images.base import GENERATORS
+
+    monkeypatch.setitem(GENERATORS._items, "reliab-oom", OutOfMemory)
+    out = tmp_path / "run"
+    result = build(out, "images.pool=[reliab-oom:x]")
+    assert result.exit_code != 0 and isinstance(result.exception, MemoryError)
+    assert files_under(out) == []  # no build_config.json, captions/, classes.json or config.yaml left
