@@ -81,3 +81,14 @@ def fill_disk(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> None:
 def no_space_line(path: Path) -> str:
     """The CLI's line for a full disk while writing `path`."""
     return f"error: no space left writing {path} (free some disk space, or choose another output folder)"
+
+
+def write_grid(folder: Path, base: str, variants: dict[str, list[str]], extra: str = "") -> Path:
+    """An experiment spec `folder/grid.yaml` over `folder/base.yaml` (one seed, output `folder/out`)."""
+    (folder / "base.yaml").write_text(base)
+    lines = "".join(f"  {name}: [{', '.join(overrides)}]\n" for name, overrides in variants.items())
+    spec = folder / "grid.yaml"
+    spec.write_text(
+        f"name: tiny\nbase: base.yaml\noutput: {folder / 'out'}\nseeds: [0]\n{extra}variants:\n{lines}"
+    )
+    return spec

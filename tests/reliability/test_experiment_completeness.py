@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from faults import write_grid
 
 from synthmphn.config import config_to_dict
 from synthmphn.experiment import runner
-from synthmphn.experiment.spec import load_experiment, plan_grid, run_config
+from synthmphn.experiment.spec import ExperimentSpec, PlannedRun, load_experiment, plan_grid, run_config
 from synthmphn.experiment.twins import finished_runs
 from synthmphn.provenance import write_config
 
@@ -23,14 +24,12 @@ class Bar:
         self.n += n
 
 
-def grid(tmp_path: Path, base: str) -> Path:
-    (tmp_path / "base.yaml").write_text(base)
-    spec = tmp_path / "grid.yaml"
-    spec.write_text(
-        f"name: tiny\nbase: base.yaml\noutput: {tmp_path / 'out'}\nseeds: [0]\nshare_runs: false\n"
-        "variants:\n  done: [train.loss=mpclip]\n  broken: [train.loss=tripletclip-sym]\n"
-    )
-    return spec
+def grid(tmp_path: Path, base: str) -> tuple[Path, ExperimentSpec, list[PlannedRun]]:
+    """A two-cell grid (variants `done` and `broken`, seed 0): its file, spec and planned cells."""
+    variants = {"done": ["train.loss=mpclip"], "broken": ["train.loss=tripletclip-sym"]}
+    path = write_grid(tmp_path, base, variants, extra="share_runs: false\n")
+    spec = load_experiment(path)
+    return path, spec, plan_grid(spec)[0]
 
 
 def write_metrics(run_dir: Path, complete: bool) -> None:
@@ -48,9 +47,7 @@ def write_metrics(run_dir: Path, complete: bool) -> None:
 def test_an_incomplete_cell_is_evaluated_again(
     tmp_path: Path, tiny_grid_base: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = grid(tmp_path, tiny_grid_base)
-    spec = load_experiment(path)
-    runs, _ = plan_grid(spec)
+    path, spec, runs = grid(tmp_path, tiny_grid_base)
     write_metrics(runs[0].run_dir, complete=True)
     write_metrics(runs[1].run_dir, complete=False)
     redone: list[str] = []
@@ -64,9 +61,7 @@ def test_an_incomplete_cell_is_evaluated_again(
 def test_a_grid_that_stays_incomplete_exits_naming_the_cell(
     tmp_path: Path, tiny_grid_base: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = grid(tmp_path, tiny_grid_base)
-    spec = load_experiment(path)
-    runs, _ = plan_grid(spec)
+    path, spec, runs = grid(tmp_path, tiny_grid_base)
     monkeypatch.setattr(runner, "build_datasets", lambda *args: None)
     monkeypatch.setattr(runner, "write_results", lambda *args: spec.output / "results.md")
     monkeypatch.setattr(
@@ -81,8 +76,7 @@ def test_a_grid_that_stays_incomplete_exits_naming_the_cell(
 
 
 def test_twins_index_only_complete_runs(tmp_path: Path, tiny_grid_base: str) -> None:
-    spec = load_experiment(grid(tmp_path, tiny_grid_base))
-    runs, _ = plan_grid(spec)
+    _, spec, runs = grid(tmp_path, tiny_grid_base)
     for run, complete in zip(runs, (True, False), strict=True):
         write_config(
             run.run_dir, config_to_dict(run_config(spec, run.variant, run.seed, list(run.overrides)))

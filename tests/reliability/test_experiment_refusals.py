@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from faults import cli, one_line_error
+from faults import cli, one_line_error, write_grid
 
 
 def test_malformed_experiment_yaml_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
@@ -22,11 +22,8 @@ def test_a_binary_experiment_file_is_named(tmp_path: Path) -> None:
 
 
 def test_every_cell_is_validated_before_any_trains(tmp_path: Path, tiny_grid_base: str) -> None:
-    (tmp_path / "base.yaml").write_text(tiny_grid_base)
-    spec = tmp_path / "grid.yaml"
-    spec.write_text(
-        f"name: tiny\nbase: base.yaml\noutput: {tmp_path / 'out'}\nseeds: [0]\n"
-        "variants:\n  good: [train.loss=mpclip]\n  typo: [train.loss=mpclipp]\n"
+    spec = write_grid(
+        tmp_path, tiny_grid_base, {"good": ["train.loss=mpclip"], "typo": ["train.loss=mpclipp"]}
     )
     line = one_line_error(cli("experiment", spec))
     assert f"{spec}: variant 'typo' (seed 0): " in line and "'mpclipp'" in line
@@ -34,12 +31,7 @@ def test_every_cell_is_validated_before_any_trains(tmp_path: Path, tiny_grid_bas
 
 
 def test_a_cell_with_a_bad_override_names_its_variant(tmp_path: Path, tiny_grid_base: str) -> None:
-    (tmp_path / "base.yaml").write_text(tiny_grid_base)
-    spec = tmp_path / "grid.yaml"
-    spec.write_text(
-        f"name: tiny\nbase: base.yaml\noutput: {tmp_path / 'out'}\nseeds: [0]\n"
-        "variants:\n  good: []\n  sloppy: [train.lr=-1]\n"
-    )
+    spec = write_grid(tmp_path, tiny_grid_base, {"good": [], "sloppy": ["train.lr=-1"]})
     result = cli("experiment", spec)
     assert result.exit_code != 0 and "Traceback" not in result.stderr
     assert f"{spec}: variant 'sloppy' (seed 0): " in result.stderr and "train.lr" in result.stderr
