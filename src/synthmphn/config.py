@@ -176,7 +176,9 @@ class UserDatasetConfig(StrictModel):
 
 class EvalConfig(StrictModel):
     tasks: list[str] = ["zeroshot", "retrieval", "compositional", "linear_probe", "diagnostics", "generators"]
-    checkpoint: str = "last"
+    checkpoint: str = "last"  # "last", a checkpoint path, or "none" (evaluate `model_name` as it loads)
+    model_name: str | None = None  # open_clip name / local-dir:PATH for checkpoints recording none
+    out: Path | None = None  # where metrics go (default <output.dir>/eval)
     datasets: list[UserDatasetConfig] = []
     sugarcrepe: list[Path] = []  # SugarCrepe-format JSON files
     sugarcrepe_images: Path | None = None
@@ -265,7 +267,8 @@ class RunConfig(StrictModel):
 
     @property
     def eval_dir(self) -> Path:
-        return self.output.dir / "eval"
+        """Where `eval` writes metrics and plots: `eval.out`, else <output.dir>/eval."""
+        return self.eval.out if self.eval.out is not None else self.output.dir / "eval"
 
 
 class ConfigError(ValueError):

@@ -22,8 +22,10 @@ contains "siglip": open_clip's get_tokenizer gives any such name the SigLIP sent
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,36 @@ class ClipParts:
     @property
     def embed_dim(self) -> int:
         """Dimension of the shared image/text embedding space."""
-        return int(open_clip.get_model_config(self.name.replace("/", "-"))["embed_dim"])
+        return int(model_config(self.name)["embed_dim"])
+
+
+def model_config(name: str) -> dict[str, Any]:
+    """open_clip's config dict of `name`: a registered name, or `local-dir:PATH`'s open_clip_config.json."""
+    register_model_configs()
+    key = name if name.startswith(_SCHEMA_PREFIXES) else name.replace("/", "-")
+    config = open_clip.get_model_config(key)
+    if config is None:
+        raise ValueError(f"open_clip has no config for model {name!r}")
+    return dict(config)
+
+
+class _DropRandomInitWarning(logging.Filter):
+    """Drops open_clip's "No pretrained weights loaded ... initialized randomly" (weights load right after)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No pretrained weights loaded")
+
+
+@contextmanager
+def _weights_load_next() -> Iterator[None]:
+    """While open_clip builds a model whose weights the caller loads next, its random-init warning is dropped."""
+    root = logging.getLogger()
+    dropper = _DropRandomInitWarning()
+    root.addFilter(dropper)
+    try:
+        yield
+    finally:
+        root.removeFilter(dropper)
 
 
 def tiny_model_names() -> list[str]:
@@ -96,6 +127,7 @@ def create_clip(
     device: str | torch.device = "cpu",
     precision: str = "fp32",
     augment: bool = True,
+    weights_follow: bool = False,
 ) -> ClipParts:
     """Builds `name` with open_clip.create_model_and_transforms and open_clip.get_tokenizer.
 
@@ -103,17 +135,22 @@ def create_clip(
     tag (tags download weights, so they need network). `precision` is passed to open_clip ("fp32",
     "bf16", "fp16", ...: it casts the weights; for mixed-precision training keep "fp32" and autocast).
     `augment` picks the train transform (see module docstring); the val transform never augments.
+    `weights_follow=True` says the caller loads weights right after (a checkpoint), so open_clip's
+    "initialized randomly" warning, true only for an instant, is not printed. `local-dir:PATH` names a
+    folder written by `synthmphn export` (or any open_clip_config.json + weights folder).
     """
     check_model_name(name)
     if pretrained is not None and _looks_like_path(pretrained) and not Path(pretrained).is_file():
         raise FileNotFoundError(f"{pretrained}: pretrained checkpoint not found (model {name!r})")
-    model, preprocess_train, preprocess_val = open_clip.create_model_and_transforms(
-        name,
-        pretrained=None if pretrained is None else str(pretrained),
-        device=device,
-        precision=precision,
-        aug_cfg=dict(LIGHT_AUGMENTATION),
-    )
+    quiet = _weights_load_next() if weights_follow and pretrained is None else nullcontext()
+    with quiet:
+        model, preprocess_train, preprocess_val = open_clip.create_model_and_transforms(
+            name,
+            pretrained=None if pretrained is None else str(pretrained),
+            device=device,
+            precision=precision,
+            aug_cfg=dict(LIGHT_AUGMENTATION),
+        )
     if not augment:
         preprocess_train = preprocess_val
     setattr(model, MODEL_NAME_ATTR, name)
