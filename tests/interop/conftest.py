@@ -16,9 +16,9 @@ COLOURS = {"red": (220, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 220), 
 SHAPES = ["circle", "square"]
 
 
-def png(colour: tuple[int, int, int], corner: int, size: int = 32) -> bytes:
+def png(colour: tuple[int, int, int], corner: int, size: int = 32, grey: int = 128) -> bytes:
     """A grey image with a coloured square in one of four corners."""
-    img = Image.new("RGB", (size, size), (128, 128, 128))
+    img = Image.new("RGB", (size, size), (grey, grey, grey))
     x, y = (corner % 2) * size // 2, (corner // 2) * size // 2
     img.paste(colour, (x, y, x + size // 2, y + size // 2))
     buffer = io.BytesIO()
@@ -27,7 +27,9 @@ def png(colour: tuple[int, int, int], corner: int, size: int = 32) -> bytes:
 
 
 def write_split(root: Path, split: str, n_groups: int, per_caption: int, offset: int = 0) -> ShardEntry:
-    """One shard of `split`: group i is a colour x shape caption, one colour-swap negative with images."""
+    """One shard of `split`: group i is a colour x shape caption, one colour-swap negative with images.
+
+    Every image differs (grey level by group), so rankings have no exact ties."""
     names = list(COLOURS)
     samples = []
     for i in range(n_groups):
@@ -36,9 +38,9 @@ def write_split(root: Path, split: str, n_groups: int, per_caption: int, offset:
         images = {}
         base, neg = [], []
         for k in range(per_caption):
-            images[f"base.{k}.png"] = png(COLOURS[colour], (i + k) % 4)
+            images[f"base.{k}.png"] = png(COLOURS[colour], (i + k) % 4, grey=96 + 8 * i)
             base.append(ImageRecord(key=f"base.{k}.png", generator="gen:a", seed=i * 10 + k))
-            images[f"neg0.{k}.png"] = png(COLOURS[other], (i + k) % 4)
+            images[f"neg0.{k}.png"] = png(COLOURS[other], (i + k) % 4, grey=96 + 8 * i)
             neg.append(ImageRecord(key=f"neg0.{k}.png", generator="gen:a", seed=i * 10 + k + 5))
         negative = NegativeCaption(text=f"a {other} {shape} {i}", kind="attribute:colour", images=neg)
         group = Group(
