@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import png
+from interop_data import png
 from PIL import Image
 from sklearn.metrics import balanced_accuracy_score
 
