@@ -13,7 +13,9 @@ Horizontal flips are disabled on purpose: a flip turns "a cat on the left" into 
 the right", so it would make the position captions (and their hard negatives) wrong.
 
 Tiny configs: `synth-tiny-vit` (32 px, patch 4), `synth-tiny-vit-64` (64 px, patch 8), `synth-tiny-cnn`
-(open_clip's ModifiedResNet, width 16, one block per stage, 64 px) and `synth-tiny-sigmoid` (tiny vit
+(open_clip's ModifiedResNet, width 16, one block per stage, 64 px; `-32`: width 32 at 32 px),
+`synth-tiny-convnext-32` (timm's `test_convnext`, a 0.2M-parameter LayerNorm ConvNeXt, 32 px: a CNN
+without BatchNorm, so torchrun on CPU equals one process) and `synth-tiny-sigmoid` (tiny vit
 with SigLIP's initial logit scale 10 and bias -10, for the `siglip` loss). All share a 4-layer,
 128-wide text tower with open_clip's BPE tokenizer (context 32) and a 128-d embedding. No config name
 contains "siglip": open_clip's get_tokenizer gives any such name the SigLIP sentencepiece tokenizer

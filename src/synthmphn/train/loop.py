@@ -64,7 +64,7 @@ from synthmphn.train.checkpoints import (
     resume_config,
     step_checkpoint,
 )
-from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed
+from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed, sync_batchnorm
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer, lr_at, set_lr
 
@@ -134,6 +134,7 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
     scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")
     if checkpoint is not None:
         restore(checkpoint, model, optimizer, scaler, sampler)
+    model = sync_batchnorm(model, dist, tc.batch_size)
     if dist.distributed:
         model = DistributedDataParallel(
             model, device_ids=[dist.local_rank] if "cuda" in dist.device else None
