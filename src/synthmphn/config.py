@@ -52,6 +52,9 @@ class CaptionsConfig(StrictModel):
     max_new_tokens: int = Field(96, ge=1)
     temperature: float = Field(0.7, ge=0.0)
     max_retries: int = Field(3, ge=0)
+    # LLM backends' hard negatives: "edit" = the planned slot edit applied to the caption (the LLM only
+    # where that is impossible), "llm" = the LLM rewrites every caption (captions/llm.py)
+    negative_source: Literal["edit", "llm"] = "edit"
     concurrency: int = Field(4, ge=1)
     timeout_s: float = Field(60.0, gt=0)
     cache_dir: Path | None = None

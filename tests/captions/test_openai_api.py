@@ -82,7 +82,13 @@ def server() -> Iterator[FakeServer]:
 
 
 def make_backend(server: FakeServer, **overrides) -> OpenAIBackend:
-    settings = {"base_url": server.url, "model": "canned", "concurrency": 3, "negatives_per_caption": 2}
+    settings = {
+        "base_url": server.url,
+        "model": "canned",
+        "concurrency": 3,
+        "negatives_per_caption": 2,
+        "negative_source": "llm",  # every negative over HTTP (the request counts below)
+    }
     config = CaptionsConfig(backend="openai", **{**settings, **overrides})
     backend = OpenAIBackend(config)
     backend.backoff_s = 0.01

@@ -89,7 +89,7 @@ def test_prompt_uses_chat_template_when_present(tiny_model):
     if kind == "chat":
         assert text == "<user> hi\n<assistant> " and prefix == ""
     else:
-        assert text.endswith('{"caption": "') and prefix == '{"caption": "'
+        assert text.endswith("Caption: ") and prefix == "Caption: "
 
 
 def test_real_generation_runs_counts_and_is_deterministic(tiny_model):

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from synthmphn.captions.base import CAPTION_BACKENDS
-from synthmphn.captions.llm import PLAIN_PREFILL, LLMBackend, LLMRequest, plain_prompt
+from synthmphn.captions.llm import LLMBackend, LLMRequest
+from synthmphn.captions.prompts import PLAIN_PREFILL, plain_prompt
 from synthmphn.config import CaptionsConfig
 from synthmphn.seeding import derive_seed
 
