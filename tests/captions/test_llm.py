@@ -192,6 +192,8 @@ def test_base_captions_must_be_captions_not_lists_or_talk_about_the_request():
     assert check_base("- cross\n- blue", spec, bank) == "not_a_caption"
     assert check_base(" ".join(["a cross"] * 25), spec, bank) == "not_a_caption"  # 50 words
     assert check_base("a cross on a plain background", spec, bank) is None
+    repeated = "a cross at the bottom right of a photo of a cross"  # SmolLM2's way of adding an object
+    assert check_base(repeated, spec, bank) == "repeated_subject"
 
 
 @over_llm_backends

@@ -6,7 +6,7 @@ concept bank (`sampling.plan_for_group`, the same plan the grammar renders), the
 1. Base captions: the LLM is asked, with two worked examples (few-shot), to caption the spec on one line
    `Caption: ...`, rephrasing the grammar's draft of it (shown in the prompt) (a format 135M-parameter chat models follow; a JSON `{"caption": "..."}` reply is read
    too). The reply is checked: a caption, not a list or a description of the request (no `:`, braces,
-   "json"/"following items"..., at most 40 words), mentions the subject (singular or plural) and every
+   "json"/"following items"..., at most 40 words), mentions the subject once (singular or plural) and every
    stated attribute value word for word. A failure is counted by reason and retried with a new seed, up to
    `max_retries` times; then the group is re-drawn with a new spec (counted `group_redrawn`), at most
    `MAX_REDRAWS` times, after which it is dropped (`group_dropped`) and the result has fewer than `n`
@@ -61,6 +61,7 @@ from synthmphn.seeding import derive_seed
 INVALID_JSON = "invalid_json"  # no caption found in the reply (neither a `Caption:` line nor JSON)
 NOT_A_CAPTION = "not_a_caption"  # a list, a description of the request, or too long
 MISSING_SUBJECT = "missing_subject"
+REPEATED_SUBJECT = "repeated_subject"
 MISSING_ATTRIBUTE = "missing_attribute"
 GROUP_REDRAWN = "group_redrawn"
 GROUP_DROPPED = "group_dropped"
@@ -122,11 +123,30 @@ def check_base(caption: str, spec: CaptionSpec, bank: ConceptBank) -> str | None
     ):
         return NOT_A_CAPTION
     subject = bank.subject(spec.subject)
-    if not (mentions(caption, subject.name) or mentions(caption, subject.plural)):
+    said = _mentions_of(words, [subject.name, subject.plural])
+    if said == 0:
         return MISSING_SUBJECT
+    if said > 1:
+        return REPEATED_SUBJECT  # "a house ... of a photo of a house": a second object, not the planned image
     if not all(mentions(caption, value) for value in spec.attributes.values()):
         return MISSING_ATTRIBUTE
     return None
+
+
+def _mentions_of(words: list[str], forms: list[str]) -> int:
+    """How many separate mentions of any of `forms` `words` hold (a form inside a longer one counts once:
+    "two copies of digit 5" is one mention of the forms "digit 5" and "copies of digit 5")."""
+    words, count = list(words), 0
+    for form in sorted({tuple(word_tokens(f)) for f in forms}, key=len, reverse=True):
+        n, i = len(form), 0
+        while n and i <= len(words) - n:
+            if tuple(words[i : i + n]) == form:
+                words[i : i + n] = [""] * n
+                count += 1
+                i += n
+            else:
+                i += 1
+    return count
 
 
 def slot_forms(edit: Edit, bank: ConceptBank, spec: CaptionSpec) -> list[tuple[str, str]]:
