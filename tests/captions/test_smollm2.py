@@ -33,6 +33,7 @@ def smollm2_gguf() -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 def test_smollm2_writes_most_groups_with_valid_negatives():
     pytest.importorskip("accelerate")
     pytest.importorskip("gguf")

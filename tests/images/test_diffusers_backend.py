@@ -123,7 +123,9 @@ def test_missing_pipeline_path_names_it(tmp_path):
 
 def test_a_folder_that_is_no_pipeline_is_refused_before_loading(tmp_path):
     (tmp_path / "unet").mkdir()
-    with pytest.raises(FileNotFoundError, match=r"model_index\.json: missing; 'diffusers:.*' must name a pipeline"):
+    with pytest.raises(
+        FileNotFoundError, match=r"model_index\.json: missing; 'diffusers:.*' must name a pipeline"
+    ):
         DiffusersGenerator(tmp_path, 32, ImagesConfig().diffusers)
 
 

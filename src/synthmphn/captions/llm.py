@@ -11,15 +11,15 @@ concept bank (`sampling.plan_for_group`, the same plan the grammar renders), the
    `max_retries` times; then the group is re-drawn with a new spec (counted `group_redrawn`), at most
    `MAX_REDRAWS` times, after which it is dropped (`group_dropped`) and the result has fewer than `n`
    drafts (ids keep their index, so there are gaps); fewer than `SHORTFALL` of `n` kept logs a warning.
-2. Hard negatives: the plan chose the slot and its new value. With `captions.negative_source=edit` (the
-   default) the edit is applied to the accepted caption programmatically (`validate.apply_slot_edit`:
+2. Hard negatives: the plan chose the slot and its new value. With `negative_source = "edit"` (the
+   backends' setting) the edit is applied to the accepted caption programmatically (`validate.apply_slot_edit`:
    the one mention of the old value replaced, a/an fixed), so it is one edit by construction and costs no
    LLM call; only where that is impossible (the old value is not stated exactly once, or a count edit
    changes singular/plural) is the LLM asked to rewrite the caption. Every negative, either way, must pass
    `validate_negative` (not identical, not a duplicate) and `validate_slot_edit` (the words going out
    are the old value, the words coming in the new value, a/an and plurals allowed, nothing else changed,
    the old value gone); an LLM failure is retried, then the negative is dropped (`negative_dropped`).
-   `negative_source=llm` asks the LLM for every negative (the paper-style setting).
+   `negative_source = "llm"` (an attribute, set by tests of the rewrite path) asks the LLM for every one.
 
 Backends implement `complete(requests) -> list[str]` (one raw reply per request; tests monkeypatch it).
 Every request carries its own seed, derived from (run seed, group id, task, index, draw, attempt).
@@ -215,6 +215,7 @@ class LLMBackend:
         self.config = config
         self.bank = bank_for(config)
         self.kinds = resolve_edit_kinds(self.bank, config.negative_kinds)
+        self.negative_source = "edit"  # "llm": every negative rewritten by the LLM (see the module doc)
 
     @property
     def chunk_size(self) -> int:
@@ -328,7 +329,7 @@ class LLMBackend:
             for gid, a in sorted(accepted.items())
             for j, edit in enumerate(a.plan.edits)
         ]
-        if self.config.negative_source == "edit":
+        if self.negative_source == "edit":
             jobs = [job for job in jobs if not self._edit_negative(job, accepted[job.group_id])]
         while jobs:
             replies = self._complete_all([self._negative_request(job, seed) for job in jobs], "negatives")

@@ -25,6 +25,9 @@ from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult
 from synthmphn.eval.clip_benchmark import write_clip_benchmark_results
 from synthmphn.eval.features import CachedEncoder
 from synthmphn.io import atomic_write_json
+from synthmphn.models.checkpoint import model_from_checkpoint
+from synthmphn.models.encoder import ClipEncoder
+from synthmphn.models.factory import create_clip
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 
@@ -86,10 +89,6 @@ def checkpoint_path(cfg: RunConfig) -> Path | None:
 def load_encoder(cfg: RunConfig, checkpoint: Path | None) -> Encoder:
     """The model in `checkpoint` (ours or any open_clip one; architecture `eval.model_name` when the file
     records none), or `eval.model_name` as open_clip loads it when `checkpoint` is None, as an encoder."""
-    from synthmphn.models.checkpoint import model_from_checkpoint
-    from synthmphn.models.encoder import ClipEncoder
-    from synthmphn.models.factory import create_clip
-
     if checkpoint is None:
         assert cfg.eval.model_name is not None  # checkpoint_path checked it
         parts = create_clip(cfg.eval.model_name, device=cfg.eval.device, augment=False)
