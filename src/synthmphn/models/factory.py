@@ -117,7 +117,9 @@ def describe_model(name: str) -> str:
     if config is None:
         raise ValueError(f"unknown model {name!r}; our tiny configs: {', '.join(tiny_model_names())}")
     vision, text = config["vision_cfg"], config["text_cfg"]
-    if isinstance(vision["layers"], list | tuple):  # open_clip's ModifiedResNet: blocks per stage
+    if "timm_model_name" in vision:  # a timm trunk (synth-tiny-convnext-32: timm's LayerNorm ConvNeXt)
+        tower = f"timm {vision['timm_model_name']} ({vision.get('timm_pool', 'avg')} pool)"
+    elif isinstance(vision["layers"], list | tuple):  # open_clip's ModifiedResNet: blocks per stage
         blocks = "-".join(str(n) for n in vision["layers"])
         tower = f"ResNet (blocks {blocks}, width {vision['width']})"
     else:
