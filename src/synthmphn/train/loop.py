@@ -61,7 +61,7 @@ from synthmphn.train.checkpoints import (
     restore_training_state,
     save_training_checkpoint,
 )
-from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed
+from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed, sync_batchnorm
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer, lr_at, set_lr
 
@@ -129,6 +129,7 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
     scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")
     if checkpoint is not None:
         restore_training_state(checkpoint, model, optimizer, scaler, sampler)
+    model = sync_batchnorm(model, dist, tc.batch_size)
     if dist.distributed:
         model = DistributedDataParallel(
             model, device_ids=[dist.local_rank] if "cuda" in dist.device else None
