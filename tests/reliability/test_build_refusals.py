@@ -67,7 +67,7 @@ def test_a_diffusers_folder_that_is_not_a_pipeline_is_refused_before_any_file(tm
     (not_a_pipeline / "unet.bin").write_bytes(b"\0" * 64)
     out = tmp_path / "run"
     line = one_line_error(build(out, f"images.pool=[diffusers:{not_a_pipeline}]"))
-    assert f"{not_a_pipeline} is not a diffusers pipeline folder (no model_index.json)" in line
+    assert f"{not_a_pipeline / 'model_index.json'}: missing; 'diffusers:{not_a_pipeline}'" in line
     assert files_under(out) == []
 
 

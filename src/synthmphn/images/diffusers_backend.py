@@ -30,9 +30,9 @@ class DiffusersGenerator:
                 "folder written by save_pretrained, with model_index.json)"
             )
         if not (self.path / "model_index.json").is_file():
-            raise ValueError(
-                f"diffusers:{path}: {self.path} is not a diffusers pipeline folder (no model_index.json); "
-                "name a folder written by pipeline.save_pretrained(folder)"
+            raise FileNotFoundError(
+                f"{self.path / 'model_index.json'}: missing; 'diffusers:{path}' must name a pipeline folder "
+                "written by save_pretrained (model_index.json plus one folder per component)"
             )
         self.size = size
         self.config = config
