@@ -80,13 +80,18 @@ def decode_rgb(data: object) -> Image.Image:
 
 @dataclass
 class LabelledImages:
-    """A classification set: `labels[i]` indexes `classnames`; `templates` use `{c}` for the class name."""
+    """A classification set: `labels[i]` indexes `classnames`; `templates` use `{c}` for the class name.
+
+    `groups[i]` names the group of near-duplicates image i belongs to (a synthetic group's base and hard
+    negative images share seed and layout); None means every image is its own group (real images).
+    """
 
     name: str
     images: Sequence[Image.Image]
     labels: np.ndarray
     classnames: list[str]
     templates: list[str]
+    groups: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int64)
@@ -94,6 +99,8 @@ class LabelledImages:
             raise ValueError(f"{self.name}: {len(self.images)} images but {len(self.labels)} labels")
         if len(self.labels) == 0:
             raise ValueError(f"{self.name}: no images")
+        if self.groups is not None and len(self.groups) != len(self.labels):
+            raise ValueError(f"{self.name}: {len(self.groups)} group ids but {len(self.labels)} labels")
         if self.labels.min() < 0 or self.labels.max() >= len(self.classnames):
             raise ValueError(
                 f"{self.name}: labels must lie in 0..{len(self.classnames) - 1} "
