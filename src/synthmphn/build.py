@@ -40,6 +40,7 @@ from PIL import Image
 
 from synthmphn.captions.base import create_caption_backend
 from synthmphn.captions.misalign import apply_misalignment
+from synthmphn.captions.splits import oversampled, split_drafts
 from synthmphn.config import ImagesConfig, RunConfig, flatten_config
 from synthmphn.data.manifest import Manifest, ShardEntry, shard_name
 from synthmphn.data.records import CaptionDraft, Group, ImageRecord, NegativeCaption
@@ -322,30 +323,25 @@ class Captions:
 
 
 def generate_captions(cfg: RunConfig) -> Captions:
-    """Writes every split's captions; held-out splits drop captions that also occur in train (unseen captions)."""
+    """Writes every split's captions: train without duplicate base captions, held-out splits without any
+    text seen in train (`captions.splits`)."""
     backend = create_caption_backend(cfg.captions)
     sizes = split_sizes(cfg)
     result = Captions({})
-    train_texts: set[str] = set()
     for split, n in sizes.items():
         if n == 0 or (split == "heldout_style" and cfg.images.heldout_style is None):
             continue
-        # Oversample held-out splits a little so dropping captions seen in train still leaves n.
-        wanted = n if split == "train" else n + n // 4 + 8
-        out = backend.generate(wanted, derive_seed(cfg.seed, "captions", split), prefix=SPLIT_PREFIXES[split])
+        # Oversample a little so dropping duplicates / captions seen in train still leaves n.
+        seed = derive_seed(cfg.seed, "captions", split)
+        out = backend.generate(oversampled(n), seed, prefix=SPLIT_PREFIXES[split])
         result.rejections.update(out.rejections)
-        drafts = list(out.drafts)
+        drafts, dropped = split_drafts(split, out.drafts, result.drafts.get("train", []), n)
+        result.rejections.update(dropped)
         if split == "train":
             drafts = apply_misalignment(
                 drafts, cfg.captions, cfg.seed
             )  # no-op unless captions.misalign_p > 0
-            train_texts = {d.caption for d in drafts}
-        else:
-            unseen = [d for d in drafts if d.caption not in train_texts]
-            if len(unseen) < len(drafts):
-                result.rejections[f"{split}: caption also in train"] += min(len(drafts) - len(unseen), n)
-            drafts = unseen
-        result.drafts[split] = drafts[:n]
+        result.drafts[split] = drafts
     return result
 
 
