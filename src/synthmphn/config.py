@@ -115,7 +115,10 @@ class SplitsConfig(StrictModel):
 
 
 class ScheduleConfig(StrictModel):
-    """Hard-negative curriculum p(t): fraction of batch slots holding a base+HN pair at progress t."""
+    """Hard-negative curriculum p(t) at progress t: a batch of B slots holds ⌊p·B⌋ base+HN pairs (2⌊p·B⌋ slots).
+
+    As in the thesis code, p = 0.5 fills the whole batch with pairs (p_max <= 0.5) and p = 0.25 half of it.
+    """
 
     name: str = "constant"
     p_max: float = Field(0.5, ge=0.0, le=0.5)

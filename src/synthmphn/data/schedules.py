@@ -1,4 +1,7 @@
-"""Hard-negative curricula p(t): the fraction of batch slots that hold a base+HN pair at progress t (SPEC §3).
+"""Hard-negative curricula p(t): a batch of B slots holds ⌊p(t)·B⌋ base+HN pairs at progress t (SPEC §3).
+
+p counts pairs per slot (the thesis code's definition): the pairs fill 2⌊p·B⌋ slots, so p = 0.5 fills the
+whole batch with pairs and p = 0.25 half of it.
 
 Every schedule is a *shape* s(u) on the post-warm-up progress u ∈ [0, 1], scaled by p_max:
 
