@@ -1,7 +1,7 @@
 """Contrastive objectives, one file each, registered by name in `LOSSES` (SPEC §2).
 
 Importing this package registers every loss: clip, siglip, mpclip, stablerep+, negclip, tripletclip,
-tripletclip-sym. Each loss takes a `ContrastiveBatch` and returns {"loss": total, <components>}. In
+tripletclip-sym (an alias of mpclip that requires hard negatives). Each loss takes a `ContrastiveBatch` and returns {"loss": total, <components>}. In
 multi-process training, call `gather_batch` first so every rank computes the loss of the global batch.
 """
 

@@ -33,6 +33,7 @@ class ContrastiveLoss(nn.Module):
     """Base class: `forward(batch) -> {"loss": total, <component>: value, ...}`."""
 
     needs_negatives: bool = False  # True: the batch must contain base+HN pairs
+    uses_negative_images: bool = True  # False: images of HN captions are loaded but never enter the loss
 
     def forward(self, batch: ContrastiveBatch) -> dict[str, torch.Tensor]:  # pragma: no cover - interface
         raise NotImplementedError
