@@ -149,6 +149,9 @@ class TrainConfig(StrictModel):
     warmup_steps: int = Field(50, ge=0)
     grad_clip: float | None = 1.0
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # Micro-batches per optimiser step. Each micro-batch is its own contrastive problem (B captions see only
+    # each other) and their losses are averaged: NOT equivalent to one batch of accum_steps·B captions
+    # (fewer negatives per row); it only saves memory at the same images per step.
     accum_steps: int = Field(1, ge=1)
     checkpoint_every: int = Field(200, ge=1)
     log_every: int = Field(10, ge=1)
