@@ -371,7 +371,7 @@ def run_simulation(config: SimulateConfig, out_dir: Path, seed: int = 0) -> Path
         "run_seed": seed,
         "published": PUBLISHED,
         "summary": summary,
-        "claims": check_claims(summary, config.tsne_p),
+        "claims": check_claims(summary, units, config.tsne_p),
         "units": [compact_unit(u) for u in units],
     }
     path = out_dir / "simulation.json"
