@@ -223,6 +223,14 @@ class SimulateConfig(StrictModel):
     recaptioner_lr: float = Field(1e-3, gt=0)  # Adam lr of the recaptioner G (fit on S_h, batch 50)
     recaptioner_epochs: int = Field(30, ge=1)
     workers: int = Field(0, ge=0)  # processes running (p, seed) units in parallel; 0 = one per CPU
+    # Purified magnitude: Σ loadings of the purified neurons / #purified features (the authors') or / #neurons.
+    purified_magnitude: Literal["feature", "neuron"] = "feature"
+    # The authors' branch (sun-messi/VLM): when the raw model purifies <= authors_retrain_max_features
+    # features, the recaptioned model trains authors_retrain_epochs epochs on the filtered set only (lr x0.1
+    # every epochs/3 epochs). Off by default: our protocol retrains every unit alike (see theory/simulate.py).
+    authors_retrain: bool = False
+    authors_retrain_max_features: int = Field(25, ge=0)
+    authors_retrain_epochs: int = Field(60, ge=1)
 
 
 class RecaptionConfig(StrictModel):
