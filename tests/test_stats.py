@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from synthmphn.stats import HELD, NOT_SEPARABLE, REVERSED, paired_by_seed, paired_comparison
+from synthmphn.stats import (
+    HELD,
+    NOT_SEPARABLE,
+    REVERSED,
+    compare_variants,
+    paired_by_seed,
+    paired_comparison,
+)
 
 # Two-sided 95 % Student t quantiles t_{0.975, df} from a standard table.
 T_975 = {2: 4.303, 3: 3.182}
@@ -58,3 +65,14 @@ def test_bootstrap_is_seeded_and_close_to_the_percentiles() -> None:
 def test_paired_by_seed_uses_the_common_seeds() -> None:
     result = paired_by_seed({0: 0.5, 1: 0.6, 2: None, 3: 0.7}, {0: 0.0, 1: 0.0, 2: 0.1, 3: 0.0, 4: 0.2})
     assert result.n == 3 and result.mean_diff == pytest.approx(0.6)
+
+
+def test_compare_variants_on_an_experiment_table() -> None:
+    table = {
+        "mpclip": {0: {"acc": 0.80}, 1: {"acc": 0.82}, 2: {"acc": 0.81}},
+        "clip": {0: {"acc": 0.70}, 1: {"acc": 0.71}, 2: {"acc": 0.69, "other": 1.0}},
+    }
+    result = compare_variants(table, "acc", "mpclip", "clip")
+    assert result.n == 3 and result.mean_diff == pytest.approx(0.11) and result.verdict == HELD
+    with pytest.raises(KeyError, match="known: clip, mpclip"):
+        compare_variants(table, "acc", "mpclip", "siglip")

@@ -106,3 +106,18 @@ def paired_by_seed(
     """`paired_comparison` over the seeds (keys) both variants have a value for, in sorted key order."""
     seeds = sorted(k for k in a.keys() & b.keys() if a[k] is not None and b[k] is not None)
     return paired_comparison([a[k] for k in seeds], [b[k] for k in seeds], **options)  # type: ignore[misc]
+
+
+def compare_variants(
+    table: Mapping[str, Mapping[Any, Mapping[str, float]]], metric: str, a: str, b: str, **options: Any
+) -> PairedComparison:
+    """The verdict on "variant a > variant b" on `metric` of an experiment grid's table
+    {variant: {seed: {metric: value}}}, paired by seed (seeds missing the metric on either side are skipped)."""
+    for name in (a, b):
+        if name not in table:
+            raise KeyError(f"variant {name!r} not in the grid; known: {', '.join(sorted(table))}")
+    return paired_by_seed(
+        {seed: values.get(metric) for seed, values in table[a].items()},
+        {seed: values.get(metric) for seed, values in table[b].items()},
+        **options,
+    )
