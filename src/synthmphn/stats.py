@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
+from scipy.stats import t as student_t
 
 HELD, REVERSED, NOT_SEPARABLE = "held", "reversed", "not separable"
 Method = Literal["t", "bootstrap"]
@@ -56,8 +57,6 @@ def verdict_of(low: float, high: float) -> str:
 
 def t_interval(diffs: np.ndarray, confidence: float) -> tuple[float, float]:
     """d̄ ± t_{(1+c)/2, n−1} · s_d / √n (scipy's Student t quantile); (−inf, inf) with n < 2."""
-    from scipy.stats import t as student_t
-
     n = len(diffs)
     if n < 2:
         return -math.inf, math.inf

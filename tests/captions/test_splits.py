@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from synthmphn import build
+from synthmphn.build import captions as build
 from synthmphn.captions import create_caption_backend
 from synthmphn.captions.llm import LLMBackend
 from synthmphn.captions.splits import (

@@ -12,8 +12,9 @@ import pytest
 
 from synthmphn.config import SimulateConfig
 from synthmphn.io import read_json
-from synthmphn.theory.simulate import run_simulation, takes_authors_branch, unit_path
+from synthmphn.theory.simulate import run_simulation, unit_path
 from synthmphn.theory.summary import PUBLISHED
+from synthmphn.theory.unit import takes_authors_branch
 
 SMALL = dict(dim=100, n_web=1000, epochs=12, batch_size=100, lr=0.03, recaptioner_lr=0.01, n_test=300)
 

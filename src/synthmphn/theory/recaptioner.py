@@ -111,23 +111,3 @@ def recaption_and_filter(
     y = torch.where(replaced[:, None], y_hat, pairs.y)
     fidelity = F.cosine_similarity(y_hat, pairs.z_x @ dicts.text.T, dim=1)
     return FilterResult(pairs=pairs.with_text(y), replaced=replaced, recaption_fidelity=fidelity)
-
-
-def filter_stats(
-    replaced: torch.Tensor, misaligned: torch.Tensor, fidelity: torch.Tensor, mse: float
-) -> dict:
-    """Replacement rates overall / among misaligned / among aligned pairs (None where there are no such
-    pairs, e.g. misaligned ones at p = 0), and the misaligned share before and after the filter."""
-
-    def rate(mask: torch.Tensor) -> float | None:
-        return replaced[mask].float().mean().item() if bool(mask.any()) else None
-
-    return {
-        "replaced": replaced.float().mean().item(),
-        "replaced_misaligned": rate(misaligned),
-        "replaced_aligned": rate(~misaligned),
-        "misaligned_before": misaligned.float().mean().item(),
-        "misaligned_after": (misaligned & ~replaced).float().mean().item(),
-        "recaption_fidelity": fidelity.mean().item(),
-        "recaptioner_mse": mse,
-    }
