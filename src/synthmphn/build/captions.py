@@ -16,8 +16,9 @@ from typing import Any
 
 from synthmphn.build.plan import CAPTIONS_DIR, SPLIT_PREFIXES, BuildError, split_sizes
 from synthmphn.captions import class_table, create_caption_backend
+from synthmphn.captions.llm import LLMBackend
 from synthmphn.captions.misalign import apply_misalignment
-from synthmphn.captions.splits import oversampled, split_drafts
+from synthmphn.captions.unseen import SEEN_IN_TRAIN, generate_unseen, train_texts
 from synthmphn.config import RunConfig
 from synthmphn.data.records import CaptionDraft
 from synthmphn.data.shards import check_group_id
@@ -35,23 +36,26 @@ class Captions:
 
 def generate_captions(cfg: RunConfig) -> Captions:
     """Writes every split's captions: train without duplicate base captions, held-out splits without any
-    text seen in train (`captions.splits`)."""
+    text (base or HN) seen in train (`captions.unseen`)."""
     backend = create_caption_backend(cfg.captions)
     result = Captions({})
+    seen: set[str] = set()
+    oversample = not isinstance(backend, LLMBackend)  # an LLM is asked for n, then only the shortfall
     for split, n in split_sizes(cfg).items():
         if n == 0 or (split == "heldout_style" and cfg.images.heldout_style is None):
             continue
-        # Oversample a little so dropping duplicates / captions seen in train still leaves n.
         seed = derive_seed(cfg.seed, "captions", split)
-        out = backend.generate(oversampled(n), seed, prefix=SPLIT_PREFIXES[split])
+        train = split == "train"
+        out = generate_unseen(backend, n, seed, SPLIT_PREFIXES[split], seen, oversample, distinct=train)
+        drafts = list(out.drafts)
+        if train:
+            drafts = apply_misalignment(drafts, cfg.captions, cfg.seed)  # no-op unless misalign_p > 0
+            seen = train_texts(drafts)
+        n_seen = out.rejections.pop(SEEN_IN_TRAIN, 0)
+        if n_seen:
+            result.rejections[f"{split}: caption also in train"] += min(n_seen, n)
         result.rejections.update(out.rejections)
-        drafts, dropped = split_drafts(split, out.drafts, result.drafts.get("train", []), n)
-        result.rejections.update(dropped)
-        if split == "train":
-            drafts = apply_misalignment(
-                drafts, cfg.captions, cfg.seed
-            )  # no-op unless captions.misalign_p > 0
-        result.drafts[split] = drafts
+        result.drafts[split] = drafts[:n]
     return result
 
 
