@@ -8,18 +8,21 @@ renders colour, size, position, count, texture and background. Same (spec, seed,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from PIL import Image
 
 from synthmphn.config import ImagesConfig
 from synthmphn.data.records import CaptionSpec
 from synthmphn.images.base import GENERATORS
+from synthmphn.images.procedural.failures import Decision, decide, diverse_style, render_seed_of
 from synthmphn.images.procedural.palette import supported_backgrounds, supported_colours
 from synthmphn.images.procedural.render import Style, render_scene
 from synthmphn.images.procedural.scene import POSITIONS, SIZES, parse_scene
 from synthmphn.images.procedural.styles import HELDOUT_STYLES, STYLES, TRAINING_STYLES
 from synthmphn.images.procedural.subjects import SUBJECT_CATEGORIES, SUPPORTED_SUBJECTS, canonical_subject
 from synthmphn.images.procedural.textures import TEXTURES
+from synthmphn.images.profiles import DEFAULT_PROFILE, Profile, split_profile
 
 __all__ = [
     "HELDOUT_STYLES",
@@ -33,18 +36,31 @@ __all__ = [
     "ProceduralGenerator",
     "canonical_subject",
     "create_procedural_generator",
+    "profiled_generator",
     "supported_backgrounds",
     "supported_colours",
 ]
 
 
 class ProceduralGenerator:
-    """An `ImageGenerator` for one procedural style; needs each caption's `CaptionSpec` (prompts are unused)."""
+    """An `ImageGenerator` for one procedural style and profile; needs each caption's `CaptionSpec`.
 
-    def __init__(self, style: Style, size: int) -> None:
+    The profile (`images.profiles`) decides per image which failure, if any, is drawn, and scales the
+    style's ranges; `decision(spec, seed)` says what an image shows without rendering it.
+    """
+
+    def __init__(self, style: Style, size: int, profile: Profile = DEFAULT_PROFILE, query: str = "") -> None:
         self.style = style
         self.size = size
-        self.name = f"procedural:{style.name}"
+        self.profile = profile
+        self.render_style = diverse_style(style, profile.diversity)
+        self.name = f"procedural:{style.name}" + (f"?{query}" if query else "")
+
+    def decision(self, spec: CaptionSpec, seed: int) -> Decision:
+        """The scene this generator really draws for (spec, seed), with its failure (None when faithful)."""
+        scene = parse_scene(spec, self.name)
+        render_seed = render_seed_of(int(seed), self.profile.diversity)
+        return decide(self.profile, scene, int(seed), self.render_style, render_seed)
 
     def generate(
         self, prompts: Sequence[str], specs: Sequence[CaptionSpec | None], seeds: Sequence[int]
@@ -58,7 +74,12 @@ class ProceduralGenerator:
         for prompt, spec, seed in zip(prompts, specs, seeds, strict=True):
             if spec is None:
                 raise ValueError(f"{self.name} renders from a CaptionSpec, but caption {prompt!r} has none")
-            images.append(render_scene(self.style, parse_scene(spec, self.name), int(seed), self.size))
+            if self.profile.is_default:
+                images.append(render_scene(self.style, parse_scene(spec, self.name), int(seed), self.size))
+                continue
+            drawn = self.decision(spec, seed)
+            render_seed = render_seed_of(int(seed), self.profile.diversity)
+            images.append(render_scene(self.render_style, drawn.scene, render_seed, self.size, drawn.tweaks))
         return images
 
 
@@ -66,5 +87,13 @@ class ProceduralGenerator:
 def create_procedural_generator(
     arg: str, size: int, config: ImagesConfig | None = None
 ) -> ProceduralGenerator:
-    """Factory for `procedural:<style>`; an unknown style raises KeyError listing the styles."""
-    return ProceduralGenerator(STYLES.get(arg), size)
+    """Factory for `procedural:<style>[?profile]`; an unknown style raises KeyError listing the styles, a bad
+    profile ValueError naming the entry and key (see `images.profiles`)."""
+    base, profile = split_profile(arg, f"procedural:{arg}")
+    return ProceduralGenerator(STYLES.get(base), size, profile, arg.partition("?")[2])
+
+
+@lru_cache(maxsize=256)
+def profiled_generator(arg: str, size: int = 32) -> ProceduralGenerator:
+    """A cached generator for `procedural:<arg>` (for asking what an image shows; size is irrelevant there)."""
+    return create_procedural_generator(arg, size)
