@@ -183,6 +183,8 @@ class EvalConfig(StrictModel):
     batch_size: int = Field(256, ge=1)
     tsne_points: int = Field(1000, ge=10)
     device: str = "cpu"
+    # judges generators (eval `generators`, `synthmphn analyse`): "embedded" or "<open_clip name>:<pretrained>"
+    reference_model: str = "embedded"
 
 
 # ----------------------------------------------------------------------------- theory / recaption
