@@ -6,7 +6,7 @@ Protocol (fixed seed `EVAL_SEED`, so every run is probed on the same splits):
    `C_GRID` by accuracy on a stratified 25% validation part of the train half;
 3. refit on the whole train half with that C and report test accuracy (`<set>_acc`, `<set>_C`).
 Classes with fewer than `MIN_PER_CLASS` images are dropped (a stratified split needs a few of each).
-Sets: real digits, the held-out style, and every `eval.datasets` entry.
+Sets: those of `zeroshot_sets` (the real sets: digits, MNIST, Fashion-MNIST; the held-out splits; user sets).
 """
 
 from __future__ import annotations
