@@ -20,26 +20,76 @@ from PIL import Image
 from torch import nn
 
 
-def pixels(images: Sequence[Image.Image], side: int = 32, grey: bool = False) -> np.ndarray:
-    """[N, C, side, side] float32 in [0, 1] (C = 3, or 1 with `grey`: ink dark, min-max stretched)."""
+def pixels(
+    images: Sequence[Image.Image], side: int = 32, grey: bool = False, centre: bool = False
+) -> np.ndarray:
+    """[N, C, side, side] float32 in [0, 1] (C = 3, or 1 with `grey`: ink dark, min-max stretched).
+
+    `centre` (grey only) applies MNIST's own normalisation to every image: the ink's bounding box scaled
+    to fit 20/28 of the side, centred by its centre of mass (LeCun et al. 1998).
+    """
     out = np.empty((len(images), 1 if grey else 3, side, side), dtype=np.float32)
     for i, image in enumerate(images):
-        resized = image.convert("L" if grey else "RGB").resize((side, side), Image.Resampling.BILINEAR)
-        array = np.asarray(resized, dtype=np.float32) / 255.0
         if grey:
-            out[i, 0] = canonical_polarity(array)
+            array = canonical_polarity(np.asarray(image.convert("L"), dtype=np.float32) / 255.0)
+            out[i, 0] = mnist_normalised(array, side) if centre else _resized(array, side)
         else:
-            out[i] = array.transpose(2, 0, 1)
+            resized = image.convert("RGB").resize((side, side), Image.Resampling.BILINEAR)
+            out[i] = np.asarray(resized, dtype=np.float32).transpose(2, 0, 1) / 255.0
     return out
 
 
+def _resized(grey: np.ndarray, side: int) -> np.ndarray:
+    if grey.shape == (side, side):
+        return grey
+    image = Image.fromarray(grey.astype(np.float32), mode="F").resize((side, side), Image.Resampling.BILINEAR)
+    return np.asarray(image, dtype=np.float32)
+
+
+def mnist_normalised(grey: np.ndarray, side: int) -> np.ndarray:
+    """Dark-on-light grey -> ink box fit into 20/28 of `side`, centred by mass; returned dark on light."""
+    ink = 1.0 - grey
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.35), np.flatnonzero(ink.max(axis=0) > 0.35)
+    if len(rows) == 0 or len(cols) == 0:
+        return _resized(grey, side)
+    box = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
+    inner = side * 20 / 28
+    scale = inner / max(box.shape)
+    h, w = max(1, round(box.shape[0] * scale)), max(1, round(box.shape[1] * scale))
+    small = np.asarray(
+        Image.fromarray(box, mode="F").resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32
+    )
+    total = float(small.sum())
+    cy = float((small.sum(axis=1) * np.arange(h)).sum() / total) if total > 0 else h / 2
+    cx = float((small.sum(axis=0) * np.arange(w)).sum() / total) if total > 0 else w / 2
+    y0, x0 = int(round(side / 2 - cy)), int(round(side / 2 - cx))
+    y0, x0 = min(max(y0, 0), side - h), min(max(x0, 0), side - w)
+    canvas = np.zeros((side, side), dtype=np.float32)
+    canvas[y0 : y0 + h, x0 : x0 + w] = np.clip(small, 0, 1)
+    return 1.0 - canvas
+
+
 def canonical_polarity(grey: np.ndarray) -> np.ndarray:
-    """A grey image with its border (the paper) light and min-max stretched to [0, 1]."""
+    """A grey image with its border (the paper) light, flattened, stretched so paper = 1 and the darkest ink = 0.
+
+    Flattening subtracts the plane a + b x + c y fit (least squares) to the border pixels, so a lit or
+    graded background becomes even paper; a plain scan (MNIST) is unchanged.
+    """
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if np.median(border) < grey.mean():  # light ink on dark paper: invert
-        grey = 1.0 - grey
-    low, high = float(grey.min()), float(grey.max())
-    return (grey - low) / (high - low) if high - low > 1e-6 else np.ones_like(grey)
+        grey, border = 1.0 - grey, 1.0 - border
+    h, w = grey.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    edge = np.concatenate
+    design = np.stack([np.ones(len(border)), edge([xx[0], xx[-1], xx[:, 0], xx[:, -1]]),
+                       edge([yy[0], yy[-1], yy[:, 0], yy[:, -1]])], axis=1)  # fmt: skip
+    a, b, c = np.linalg.lstsq(design, border, rcond=None)[0]
+    paper = float(np.median(border))
+    grey = (grey + (paper - (a + b * xx + c * yy))).astype(np.float32)
+    low = float(grey.min())
+    if paper - low < 1e-3:  # nothing darker than the paper: a blank page
+        return np.ones_like(grey)
+    return np.clip((grey - low) / (paper - low), 0.0, 1.0).astype(np.float32)
 
 
 class SmallCNN(nn.Module):

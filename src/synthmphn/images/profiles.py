@@ -154,3 +154,15 @@ def split_profile(arg: str, where: str | None = None) -> tuple[str, Profile]:
     """'photo?fidelity=0.8' -> ('photo', Profile(...)); an arg without '?' has the default profile."""
     base, _, query = arg.partition("?")
     return base, parse_profile(query, where or arg)
+
+
+TRADEOFF_POOL = (
+    "procedural:flat?fidelity=0.97&diversity=collapsed",
+    "procedural:photo?fidelity=0.92&diversity=low",
+    "procedural:sketch",
+    "procedural:pixel?fidelity=0.75&diversity=high",
+    "procedural:painterly?fidelity=0.45&diversity=high",
+)
+"""A pool spanning the trade-off the way a pool of real text-to-image models does (docs/config.md):
+faithful-narrow (an aesthetic, mode-collapsed model), faithful-low diversity (a strong recent model), the
+style as is, diverse and often wrong, diverse-unfaithful (an early model). `configs/tradeoff.yaml` uses it."""

@@ -1,6 +1,6 @@
 """Embedded procedural generators: `procedural:<style>` draws a `CaptionSpec` in one of the styles.
 
-Styles: flat, sketch, photo, pixel, painterly (training) and mosaic (held out). Every style draws every
+Styles: flat, sketch, photo, pixel, painterly, ink (training) and mosaic (held out). Every style draws every
 subject in `SUPPORTED_SUBJECTS` (digits 'digit 0'..'digit 9', geometric shapes, everyday objects) and
 renders colour, size, position, count, texture and background. Same (spec, seed, size) -> same pixels.
 """
@@ -16,15 +16,20 @@ from synthmphn.config import ImagesConfig
 from synthmphn.data.records import CaptionSpec
 from synthmphn.images.base import GENERATORS
 from synthmphn.images.procedural.failures import Decision, decide, diverse_style, render_seed_of
+from synthmphn.images.procedural.ink import InkStyle
 from synthmphn.images.procedural.palette import supported_backgrounds, supported_colours
 from synthmphn.images.procedural.render import Style, render_scene
 from synthmphn.images.procedural.scene import POSITIONS, SIZES, parse_scene
-from synthmphn.images.procedural.styles import HELDOUT_STYLES, STYLES, TRAINING_STYLES
+from synthmphn.images.procedural.styles import STYLES
 from synthmphn.images.procedural.subjects import SUBJECT_CATEGORIES, SUPPORTED_SUBJECTS, canonical_subject
 from synthmphn.images.procedural.textures import TEXTURES
 from synthmphn.images.profiles import DEFAULT_PROFILE, Profile, split_profile
 
+TRAINING_STYLES = tuple(name for name in STYLES.names() if not STYLES.get(name).heldout)
+HELDOUT_STYLES = tuple(name for name in STYLES.names() if STYLES.get(name).heldout)
+
 __all__ = [
+    "InkStyle",
     "HELDOUT_STYLES",
     "POSITIONS",
     "SIZES",

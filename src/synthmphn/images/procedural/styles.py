@@ -1,4 +1,4 @@
-"""The procedural styles: five training styles and the held-out `mosaic`.
+"""The procedural styles: five training styles and the held-out `mosaic` (`ink` lives in `ink.py`).
 
 Each style owns its digit fonts (no two styles share a family), its default palette and backgrounds,
 and its biases (rotation, elastic distortion, stroke widths), so a style is more than a filter:
@@ -365,7 +365,3 @@ class MosaicStyle(Style):
         """The picture laid as irregular tesserae (8-16 per side) with grout."""
         tiles = int(np.clip(round(size / rng.uniform(4.0, 6.0)), 8, 16))  # >= 8 keeps digits legible at 32 px
         return downsample(voronoi_mosaic(canvas, rng, tiles, grout=rng.uniform(0.06, 0.12)), size)
-
-
-TRAINING_STYLES = tuple(name for name in STYLES.names() if not STYLES.get(name).heldout)
-HELDOUT_STYLES = tuple(name for name in STYLES.names() if STYLES.get(name).heldout)
