@@ -204,7 +204,7 @@ def analyse(
 
     torch.set_num_threads(threads)
     try:
-        result = run_analysis(dataset, load_reference(reference), out, AnalyseSettings(budget=budget))
+        result = run_analysis(dataset, lambda: load_reference(reference), out, AnalyseSettings(budget=budget))
     except (ValueError, FileNotFoundError, KeyError) as err:
         _fail(err)
     typer.echo(format_analysis(result))

@@ -42,7 +42,7 @@ class AnalyseSettings:
 
     map_images: int = 1500  # per generator, subsampled with EVAL_SEED
     budget: int = 1500  # ceiling training images per row (generator or pool)
-    train: TrainSettings = TrainSettings(epochs=10, batch_size=64)
+    train: TrainSettings = TrainSettings(epochs=8, batch_size=64, width=16)
     side: int = 28
     centre: bool = (
         True  # MNIST's normalisation (ink box to 20/28, centred by mass) on renders and real images
@@ -185,15 +185,20 @@ def save_ceiling_plot(rows: list[dict[str, Any]], path: Path) -> Path:
 
 def run_analysis(
     dataset: Path,
-    reference: Reference,
+    reference: Reference | Callable[[], Reference],
     out_dir: Path | None = None,
     settings: AnalyseSettings | None = None,
     real_sets: Sequence[tuple[str, Callable[[], LabelledImages]]] | None = None,
 ) -> dict[str, Any]:
-    """The map and the ceilings of a built dataset (see module doc); written to `out_dir` (default DATASET/analyse)."""
+    """The map and the ceilings of a built dataset (see module doc); written to `out_dir` (default DATASET/analyse).
+
+    `reference` may be a loader, called once the dataset is found (training a reference takes minutes).
+    """
     settings = settings or AnalyseSettings()
     dataset_dir = dataset_folder(dataset)
     source = open_split(dataset_dir, "train")
+    if not hasattr(reference, "judge"):
+        reference = reference()  # type: ignore[operator]
     out = Path(out_dir or dataset_dir / "analyse")
     out.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"dataset": str(dataset_dir), "reference_model": reference.name}
