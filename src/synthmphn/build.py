@@ -444,10 +444,10 @@ def group_record(draft: CaptionDraft, task: ShardTask) -> Group:
     )
     ext = task.images.format
 
+    specs = {"base": draft.spec, **{f"neg{j}": neg.spec for j, neg in enumerate(draft.negatives)}}
+
     def records(role: str) -> list[ImageRecord]:
-        return [
-            ImageRecord(key=f"{role}.{i}.{ext}", generator=g, seed=s) for i, (g, s) in enumerate(plans[role])
-        ]
+        return [image_record(f"{role}.{i}.{ext}", g, s, specs[role]) for i, (g, s) in enumerate(plans[role])]
 
     negatives = [
         NegativeCaption(text=neg.text, kind=neg.kind, spec=neg.spec, images=records(f"neg{j}"))
@@ -463,6 +463,14 @@ def group_record(draft: CaptionDraft, task: ShardTask) -> Group:
         source=task.source,
         misaligned=draft.misaligned,
     )
+
+
+def image_record(key: str, generator: str, seed: int, spec: Any) -> ImageRecord:
+    """An image's record; a profiled procedural generator's failure (what it really draws) goes in it too."""
+    from synthmphn.images.procedural.failures import drawn_record
+
+    failure, drawn = drawn_record(generator, spec, seed)
+    return ImageRecord(key=key, generator=generator, seed=seed, failure=failure, drawn=drawn)
 
 
 def image_jobs(groups: Sequence[Group], offset: int = 0) -> list[_ImageJob]:

@@ -37,7 +37,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
         Path(__file__).resolve().parents[2] / "configs" / "quickstart.yaml",
         [
             f"output.dir={out}", "captions.n_groups=60", "captions.negatives_per_caption=0",
-            f"captions.subjects=[{', '.join(SUBJECTS)}]", f"images.pool=[{', '.join(POOL_MEMBERS)}]",
+            f"captions.subjects=[{', '.join(SUBJECTS)}]", f"images.pool=[{', '.join(repr(m) for m in POOL_MEMBERS)}]",
             "images.per_caption=2", "images.workers=1", "splits.heldout_groups=4",
             "splits.heldout_style_groups=4", "shards.groups_per_shard=30",
         ],

@@ -6,7 +6,8 @@
 2. The transfer ceiling: per real set (sklearn digits, MNIST, Fashion-MNIST), the accuracy of a small
    supervised classifier (`eval.classifier`, grey with canonical polarity) trained on the dataset's own
    images of the set's classes with the spec's subject as label. One row per generator (its images only)
-   and one for the pool (images of every generator), all at the same image budget `budget`, so a row
+   and one for the pool (images of every generator), all at the same image budget (`budget`, or fewer when
+   a generator drew fewer images of the set's classes), so a row
    measures the renders, not how many there are. Zero-shot transfer of a CLIP trained on the dataset is
    judged against this ceiling. Digit sets share one classifier (sklearn digits and MNIST).
 
@@ -142,9 +143,11 @@ def ceiling_rows(
             continue
         in_set = np.isin(split.labelled.labels, list(mapping))
         x_real = pixels(real.images, settings.side, grey=True, centre=settings.centre)
-        for generator in [POOL, *sorted(set(split.generators))]:
+        members = sorted(set(split.generators))
+        budget = min([settings.budget, *(int((in_set & (names == g)).sum()) for g in members)])
+        for generator in [POOL, *members]:
             chosen = np.flatnonzero(in_set & ((names == generator) | (generator == POOL)))
-            chosen = _subsample(chosen, settings.budget)
+            chosen = _subsample(chosen, budget)
             key = (tuple(sorted(mapping.items())), generator)
             if key not in trained:
                 images = [split.labelled.images[int(i)] for i in chosen]
