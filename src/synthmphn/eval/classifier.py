@@ -4,7 +4,7 @@ Images become float arrays at a fixed side (`pixels`): RGB, or grey with canonic
 than paper, each image rescaled to [0, 1]) so that a classifier trained on renders in any colour can be
 applied to real scans; the polarity rule is a fixed preprocessing step, it learns nothing from real data.
 The net: three 3x3 conv blocks (32, 64, 128 channels; batch norm, ReLU, 2x2 max-pool after the first
-two), max-pooled to 4x4, a linear layer to the embedding (ReLU), and a linear layer over the classes. Training: AdamW, cosine
+two), max-pooled to 4x4, a linear layer to the embedding, and (leaky ReLU) a linear layer over the classes. Training: AdamW, cosine
 learning rate, random shifts of up to 2 px, a fixed seed, CPU friendly (seconds per thousand images).
 """
 
@@ -110,9 +110,9 @@ class SmallCNN(nn.Module):
             nn.AdaptiveMaxPool2d(4),
             nn.Flatten(),
             nn.Linear(4 * width * 16, 4 * width),
-            nn.ReLU(),
         )
-        self.head = nn.Linear(4 * width, n_classes)
+        # leaky: a plain ReLU here can die for every input (all-zero embeddings, constant logits)
+        self.head = nn.Sequential(nn.LeakyReLU(0.1), nn.Linear(4 * width, n_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits [N, n_classes]."""
@@ -125,7 +125,7 @@ class TrainSettings:
 
     epochs: int = 12
     batch_size: int = 128
-    lr: float = 3e-3
+    lr: float = 2e-3
     weight_decay: float = 5e-4
     shift: int = 2
     width: int = 32
@@ -181,7 +181,6 @@ def logits_and_embeddings(
         logits.append(model.head(features).numpy())
         embeddings.append(nn.functional.normalize(features, dim=1).numpy())
     if not logits:
-        return np.zeros((0, model.head.out_features), np.float32), np.zeros(
-            (0, model.head.in_features), np.float32
-        )
+        linear = model.head[1]
+        return np.zeros((0, linear.out_features), np.float32), np.zeros((0, linear.in_features), np.float32)
     return np.concatenate(logits), np.concatenate(embeddings)

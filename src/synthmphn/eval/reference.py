@@ -68,7 +68,7 @@ class RenderSet:
 
     subjects: tuple[str, ...] = field(default_factory=_builtin_subjects)
     styles: tuple[str, ...] = ()  # () = every procedural style
-    per_style: int = 12
+    per_style: int = 16
     size: int = 32
     attribute_rate: float = 0.4  # chance that each attribute is named (as in short grammar captions)
     grey: bool = True  # judge shape, not colour: grey with canonical polarity (see eval.classifier.pixels)
@@ -172,7 +172,7 @@ def embedded_reference(
 ) -> EmbeddedReference:
     """The cached reference for (render, settings), trained (and cached atomically) when missing."""
     render = render or RenderSet()
-    settings = settings or TrainSettings(epochs=10, batch_size=64, width=16, seed=REFERENCE_SEED)
+    settings = settings or TrainSettings(epochs=15, batch_size=64, width=16, seed=REFERENCE_SEED)
     path = (cache or cache_dir()) / "reference" / f"{reference_key(render, settings)}.pt"
     if path.is_file():
         state = torch.load(path, map_location="cpu", weights_only=True)
