@@ -3,6 +3,8 @@
 Styles: flat, sketch, photo, pixel, painterly, ink (training) and mosaic (held out). Every style draws every
 subject in `SUPPORTED_SUBJECTS` (digits 'digit 0'..'digit 9', geometric shapes, everyday objects) and
 renders colour, size, position, count, texture and background. Same (spec, seed, size) -> same pixels.
+The STYLES registry sits beside the `Style` base class in render.py, the built-in styles in styles.py
+and ink.py (imported here, so they are registered); `create_style(name)` is the family's one factory.
 """
 
 from __future__ import annotations
@@ -15,18 +17,15 @@ from PIL import Image
 from synthmphn.config import ImagesConfig
 from synthmphn.data.records import CaptionSpec
 from synthmphn.images.base import GENERATORS
+from synthmphn.images.procedural import styles  # noqa: F401  (registers the built-in styles)
 from synthmphn.images.procedural.failures import Decision, decide, diverse_style, render_seed_of
 from synthmphn.images.procedural.ink import InkStyle
 from synthmphn.images.procedural.palette import supported_backgrounds, supported_colours
-from synthmphn.images.procedural.render import Style, render_scene
+from synthmphn.images.procedural.render import STYLES, Style, render_scene
 from synthmphn.images.procedural.scene import POSITIONS, SIZES, parse_scene
-from synthmphn.images.procedural.styles import STYLES
 from synthmphn.images.procedural.subjects import SUBJECT_CATEGORIES, SUPPORTED_SUBJECTS, canonical_subject
 from synthmphn.images.procedural.textures import TEXTURES
 from synthmphn.images.profiles import DEFAULT_PROFILE, Profile, split_profile
-
-TRAINING_STYLES = tuple(name for name in STYLES.names() if not STYLES.get(name).heldout)
-HELDOUT_STYLES = tuple(name for name in STYLES.names() if STYLES.get(name).heldout)
 
 __all__ = [
     "InkStyle",
@@ -41,10 +40,20 @@ __all__ = [
     "ProceduralGenerator",
     "canonical_subject",
     "create_procedural_generator",
+    "create_style",
     "profiled_generator",
     "supported_backgrounds",
     "supported_colours",
 ]
+
+
+TRAINING_STYLES = tuple(name for name in STYLES.names() if not STYLES.get(name).heldout)
+HELDOUT_STYLES = tuple(name for name in STYLES.names() if STYLES.get(name).heldout)
+
+
+def create_style(name: str) -> Style:
+    """The registered style `name` (KeyError listing the styles otherwise)."""
+    return STYLES.get(name)
 
 
 class ProceduralGenerator:
@@ -95,7 +104,7 @@ def create_procedural_generator(
     """Factory for `procedural:<style>[?profile]`; an unknown style raises KeyError listing the styles, a bad
     profile ValueError naming the entry and key (see `images.profiles`)."""
     base, profile = split_profile(arg, f"procedural:{arg}")
-    return ProceduralGenerator(STYLES.get(base), size, profile, arg.partition("?")[2])
+    return ProceduralGenerator(create_style(base), size, profile, arg.partition("?")[2])
 
 
 @lru_cache(maxsize=256)

@@ -14,12 +14,18 @@ from PIL import ImageFilter
 
 from synthmphn.images.procedural.digits import DigitStyle
 from synthmphn.images.procedural.raster import blur, mix, outline, smooth_noise
-from synthmphn.images.procedural.render import Style, behind, blends_in, contrast_colour, downsample
+from synthmphn.images.procedural.render import (
+    Style,
+    behind,
+    blends_in,
+    contrast_colour,
+    downsample,
+    register_style,
+)
 from synthmphn.images.procedural.scene import Scene
-from synthmphn.images.procedural.styles import _register
 
 
-@_register
+@register_style
 class InkStyle(Style):
     """Pen on paper: stroke digits with width, slant and elastic variation; shaded, centred silhouettes."""
 
