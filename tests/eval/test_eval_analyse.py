@@ -25,7 +25,7 @@ from synthmphn.images.procedural import create_procedural_generator
 
 SUBJECTS = ("circle", "cross")
 POOL_MEMBERS = ("procedural:ink", "procedural:ink?omission=1")
-FAST = AnalyseSettings(map_images=200, budget=160, train=TrainSettings(epochs=6, batch_size=16, width=8))
+FAST = AnalyseSettings(map_images=200, budget=160, train=TrainSettings(epochs=15, batch_size=8, width=8))
 
 
 @pytest.fixture(scope="module")
