@@ -163,3 +163,28 @@ def test_options_are_checked():
         create_loss("hn-nce", beta=float("nan"))
     with pytest.raises(ValueError, match="accepted: alpha, beta"):
         create_loss("hn-nce", gamma=1.0)
+
+
+def test_equally_hard_negatives_keep_weight_one(make_hn_batch):
+    # All logits equal: every w_rc = K_r · e^{βz} / (K_r · e^{βz}) = 1, so any β gives mpclip.
+    batch = make_hn_batch(m=2, seed=30, scale=7.0)
+    with torch.no_grad():
+        batch.image_features[:] = batch.image_features[0]
+        batch.text_features[:] = batch.text_features[0]
+    torch.testing.assert_close(
+        create_loss("hn-nce", beta=3.0)(batch)["loss"],
+        create_loss("mpclip")(batch)["loss"],
+        rtol=1e-13,
+        atol=0,
+    )
+
+
+def test_rows_without_negatives(make_batch):
+    # One caption with two images: i2t rows hold only the positive, the t2i row only positives.
+    batch = make_batch([2], seed=31)
+    out = create_loss("hn-nce", alpha=0.5, beta=1.0)(batch)
+    torch.testing.assert_close(out["loss"], hand_hn_nce(batch, 0.5, 1.0), rtol=1e-12, atol=0)
+    out["loss"].backward()
+    assert torch.isfinite(batch.image_features.grad).all() and torch.isfinite(batch.text_features.grad).all()
+    with pytest.raises(ValueError, match="alpha = 0 needs a negative in every row"):
+        create_loss("hn-nce", alpha=0.0)(batch)
