@@ -10,7 +10,7 @@ import math
 import torch
 
 from synthmphn.losses.base import LOSSES, ContrastiveBatch, ContrastiveLoss
-from synthmphn.losses.common import check_batch, positive_mask, upcast
+from synthmphn.losses.common import check_batch, positive_mask, rows_with_positive
 
 
 @LOSSES.register("hn-nce")
@@ -99,15 +99,10 @@ def hardness_weighted_ce(
         log D_r = logaddexp( log α + LSE_{P_r}(z_r), log K_r + LSE_{N_r}((1 + β) z_r) − LSE_{N_r}(β z_r) )
 
     since Σ_{c∈N_r} w_rc e^{z_rc} = K_r Σ_N e^{(1+β)z} / Σ_N e^{βz}. A row without negatives has only its
-    positive part. `logits` [R, C], `positives` [R, C] bool; half precision is upcast to float32.
+    positive part. `logits` [R, C], `positives` [R, C] bool; rows without a positive are left out (as in
+    `multi_positive_ce`); half precision is upcast to float32.
     """
-    logits = upcast(logits)
-    positives = positives.to(torch.bool)
-    counts = positives.sum(dim=1)
-    rows = counts > 0
-    if not bool(rows.any()):
-        raise ValueError("no row of the logits has a positive: the batch holds no (image, caption) pair")
-    logits, positives, counts = logits[rows], positives[rows], counts[rows]
+    logits, positives, counts = rows_with_positive(logits, positives)
     negatives = ~positives
     n_negatives = negatives.sum(dim=1)
     has_negatives = n_negatives > 0
