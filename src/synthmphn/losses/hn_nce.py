@@ -31,10 +31,10 @@ class HnNceLoss(ContrastiveLoss):
     are never its negatives (they enter D_r with α), and a caption without images in the batch is left
     out of L_t2i but stays a negative column for every image. β = 0, α = 1 gives w ≡ 1 and D_r = the
     full softmax denominator: exactly `mpclip` (and `clip` at one image per caption). Larger β puts the
-    negative mass on the most similar negatives (importance sampling of hard negatives); the weights are
-    not detached, as in the public re-implementations of DiHT's loss (DiHT's own training code is not
-    released, facebookresearch/diht#17). Unlike those, the two directions are averaged (½), not summed,
-    so β = 0 is our `mpclip` to the last digit.
+    negative mass on the most similar negatives (importance sampling of hard negatives). As in the public
+    re-implementations of DiHT's loss (DiHT's own training code is unreleased, facebookresearch/diht#17),
+    β multiplies the scaled logit (β·cos/τ) and the weights are not detached. Unlike those, the two
+    directions are averaged (½), not summed, so β = 0 is our `mpclip` (equal to float64 rounding, tested).
 
     Hard negatives: the whole batch is one similarity matrix, as in `mpclip` / `tripletclip-sym`. A base
     caption's hard-negative caption is a negative column of its images' i2t rows, and the hard negative's
@@ -43,8 +43,9 @@ class HnNceLoss(ContrastiveLoss):
     with no HN rows in the batch the weights act on the in-batch negatives alone. The logit bias is unused.
 
     Options: `alpha` α ≥ 0 (default 1; 0 drops the positives from the denominator, the decoupled form)
-    and `beta` β ≥ 0 (default 0.5, the default of the public re-implementations; `train.hn_beta`
-    schedules it per step). Returns loss, loss_i2t = ½ L_i2t, loss_t2i = ½ L_t2i.
+    and `beta` β ≥ 0 (default 0.5, as in the LAVIS-based re-implementation we read; others default to 0
+    or 0.25, and the paper's value was not checked offline; `train.hn_beta` schedules β per step).
+    Returns loss, loss_i2t = ½ L_i2t, loss_t2i = ½ L_t2i.
     """
 
     def __init__(self, alpha: float = 1.0, beta: float = 0.5) -> None:
@@ -79,7 +80,7 @@ class ThesisHnNceLoss(HnNceLoss):
     """`hn-nce` with the thesis code's importance-weighted hard-negative settings, α = 1, β = 0.25.
 
     L = ½ (L_i2t + L_t2i) exactly as in `hn-nce` (same formula, same treatment of hard-negative rows);
-    only the defaults differ. Source: the issue that asked for it reports that the thesis's code
+    only the defaults differ. Source: synthmphn issue 16 reports that the thesis's code
     (Brusini, "Enhancing contrastive learning with synthetic data from text-to-image models", PoliMi
     2024/25) carries a DiHT-style importance-weighted loss with α = 1, β = 0.25. That code was not
     available offline and the thesis text we have (its abstract) does not state the loss, so beyond those
