@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from synthmphn.config import ConfigError, load_config, parse_override
+from synthmphn.config import (
+    ConfigError,
+    RunConfig,
+    identity_differences,
+    load_config,
+    output_neutral_fields,
+    parse_override,
+    stage_identity,
+)
 
 
 def test_overrides_parse_yaml_values():
@@ -55,3 +63,66 @@ def test_bad_override_syntax_and_missing_file(tmp_path: Path):
 def test_train_needs_a_length():
     with pytest.raises(ConfigError, match="train.epochs or train.steps"):
         load_config(None, ["train.steps=null"])
+
+
+# ----------------------------------------------------------------------------- stage identities
+
+
+def test_output_neutral_fields_are_read_from_the_field_markers():
+    neutral = output_neutral_fields()
+    assert neutral["images.workers"] == neutral["images.engine"] == "execution"
+    assert neutral["train.steps"] == "resumable" and neutral["output.dir"] == "location"
+    assert "images.size" not in neutral and "train.lr" not in neutral
+
+
+def test_workers_and_engine_do_not_change_the_build_identity():
+    base = RunConfig()
+    other = RunConfig.model_validate(
+        {"images": {"workers": 8, "engine": "ray"}, "captions": {"concurrency": 9}}
+    )
+    assert stage_identity(base, "build") == stage_identity(other, "build")
+    assert stage_identity(base, "run") == stage_identity(other, "run")
+    resized = RunConfig.model_validate({"images": {"size": 32}})
+    assert identity_differences(stage_identity(base, "build"), stage_identity(resized, "build")) == [
+        "images.size: was 64, now 32"
+    ]
+
+
+def test_each_stage_keeps_only_its_sections():
+    cfg = RunConfig()
+    assert {k.split(".")[0] for k in stage_identity(cfg, "build")} == {
+        "seed",
+        "captions",
+        "images",
+        "shards",
+        "splits",
+    }
+    assert {k.split(".")[0] for k in stage_identity(cfg, "train")} == {"seed", "train"}
+    assert {k.split(".")[0] for k in stage_identity(cfg, "recaption")} == {"seed", "recaption"}
+    assert "recaption.alpha" in stage_identity(cfg, "recaption")
+    assert "recaption.eval_groups" not in stage_identity(cfg, "recaption")
+    with pytest.raises(ValueError, match="unknown stage 'eval'; known: build, train, recaption, run"):
+        stage_identity(cfg, "eval")
+
+
+def test_resumable_fields_leave_train_resume_but_not_the_run():
+    short, longer = RunConfig(), RunConfig.model_validate({"train": {"steps": 5000, "threads": 4}})
+    assert stage_identity(short, "train") == stage_identity(longer, "train")
+    assert identity_differences(stage_identity(short, "run"), stage_identity(longer, "run")) == [
+        "train.steps: was 1000, now 5000"
+    ]
+    moved = RunConfig.model_validate(
+        {"output": {"dir": "elsewhere"}, "train": {"data": "d", "device": "cuda"}}
+    )
+    assert stage_identity(moved, "run") == stage_identity(short, "run")  # location / execution only
+
+
+def test_identity_differences_compare_nested_and_dotted_records():
+    old = {"images": {"size": 16, "format": "png"}, "seed": 1}
+    new = {"images.size": 16, "images.format": "jpg", "shards.groups_per_shard": 4}
+    assert identity_differences(old, new) == [
+        "images.format: was 'png', now 'jpg'",
+        "seed: was 1, now (unset)",
+        "shards.groups_per_shard: was (unset), now 4",
+    ]
+    assert identity_differences(old, {"seed": 1, "images.size": 16, "images.format": "png"}) == []

@@ -54,3 +54,26 @@ def test_atomic_files_get_umask_mode(tmp_path: Path):
     finally:
         os.umask(old)
     assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_registry_describes_each_part_by_its_first_docstring_line():
+    reg: Registry[object] = Registry("widget")
+
+    @reg.register("b-func")
+    def b_func() -> None:
+        """Makes a b.
+
+        More detail that `list` leaves out.
+        """
+
+    class Shape:
+        """A shape, registered as an instance."""
+
+    reg.register("a-instance")(Shape())
+    reg.register("c-undocumented")(lambda: None)
+    assert reg.describe() == {
+        "a-instance": "A shape, registered as an instance.",
+        "b-func": "Makes a b.",
+        "c-undocumented": "",
+    }
+    assert list(reg.describe()) == ["a-instance", "b-func", "c-undocumented"]

@@ -8,6 +8,7 @@ synthmphn pipeline CONFIG [overrides]           build -> train -> eval -> report
 synthmphn simulate [CONFIG] [overrides]          the theory paper's simulation
 synthmphn recaption IN OUT [CONFIG] [overrides]  recaption shards with a captioner + CLIP filter
 synthmphn experiment SPEC [--jobs N]             a grid of runs differing in one factor
+synthmphn list [FAMILY]                          registered parts (losses, styles, ...) with one line each
 """
 
 from __future__ import annotations
@@ -179,6 +180,25 @@ def experiment(
     except (ValueError, FileNotFoundError, KeyError) as err:
         _fail(err)
     typer.echo(f"results: {path}")
+
+
+@app.command("list")
+def list_parts(
+    family: Annotated[
+        str | None,
+        typer.Argument(
+            help="caption-backends, generators, styles, schedules, models, losses, "
+            "eval-tasks or captioners (all when omitted)."
+        ),
+    ] = None,
+) -> None:
+    """List the registered parts of one family (or of all) with each part's one-line docstring."""
+    from synthmphn.catalog import describe, format_catalog
+
+    try:
+        typer.echo(format_catalog(describe(family)))
+    except ValueError as err:
+        _fail(err)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -37,5 +38,18 @@ class Registry(Generic[T]):
         """Sorted names of every registered part."""
         return sorted(self._items)
 
+    def describe(self) -> dict[str, str]:
+        """name -> the first line of that part's docstring, sorted by name (what `synthmphn list` prints).
+
+        A part registered as an instance (a procedural style) is described by its class's docstring.
+        """
+        return {name: first_doc_line(self._items[name]) for name in self.names()}
+
     def __contains__(self, name: object) -> bool:
         return name in self._items
+
+
+def first_doc_line(obj: object) -> str:
+    """The first line of `obj`'s docstring (inherited ones count), or "" when it has none."""
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""

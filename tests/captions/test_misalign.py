@@ -1,6 +1,6 @@
 """Misaligned (web-like) captions for the recaptioning study."""
 
-from synthmphn.captions.base import create_caption_backend
+from synthmphn.captions import create_caption_backend
 from synthmphn.captions.concepts import builtin_bank
 from synthmphn.captions.misalign import apply_misalignment, confusers, swap_subject
 from synthmphn.config import CaptionsConfig

@@ -9,7 +9,7 @@ import pytest
 
 from synthmphn.config import ImagesConfig
 from synthmphn.data.records import CaptionSpec
-from synthmphn.images import STRATEGIES, create_pool, plan_group, plan_images, render_plan
+from synthmphn.images import STRATEGIES, ImageJob, create_pool, plan_group, plan_images, render_jobs
 
 POOL = [
     "procedural:flat",
@@ -95,15 +95,19 @@ def test_create_pool_missing_diffusers_path(tmp_path):
         create_pool([f"diffusers:{missing}"], 32, ImagesConfig())
 
 
-def test_render_plan_matches_per_image_generation_and_negative_is_controlled():
+def test_render_jobs_match_per_image_generation_and_negative_is_controlled():
     generators = create_pool(POOL, 32, ImagesConfig())
     base_spec = CaptionSpec(
         subject="fish", category="object", attributes={"colour": "red", "position": "left"}
     )
     neg_spec = base_spec.with_change("attribute:colour", "blue")
     plans = plan_group("g3", POOL, "msm-all", 5, seed=0, n_negatives=1)
-    base = render_plan(generators, plans["base"], "a red fish on the left", base_spec)
-    neg = render_plan(generators, plans["neg0"], "a blue fish on the left", neg_spec)
+    base = render_jobs(
+        [ImageJob(g, "a red fish on the left", base_spec, s) for g, s in plans["base"]], generators
+    )
+    neg = render_jobs(
+        [ImageJob(g, "a blue fish on the left", neg_spec, s) for g, s in plans["neg0"]], generators
+    )
     assert len(base) == len(neg) == 5
     for (name, seed), image in zip(plans["base"], base, strict=True):
         alone = generators[name].generate([""], [base_spec], [seed])[0]

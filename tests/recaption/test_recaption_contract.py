@@ -14,7 +14,7 @@ from recaption_tiny_ved import save_folder, tiny_model
 from recaption_toyworld import sample
 
 from synthmphn.config import RecaptionConfig
-from synthmphn.recaption.base import CAPTIONERS, create_captioner
+from synthmphn.recaption import CAPTIONERS, create_captioner
 
 create_captioner(RecaptionConfig())  # registers the built-in captioners
 

@@ -8,7 +8,7 @@ import pytest
 from recaption_toyworld import sample
 
 from synthmphn.config import RecaptionConfig
-from synthmphn.recaption.base import CAPTIONERS, create_captioner
+from synthmphn.recaption import CAPTIONERS, create_captioner
 from synthmphn.recaption.embedded import (
     EmbeddedCaptioner,
     Vocab,

@@ -11,7 +11,7 @@ from PIL import Image
 from recaption_tiny_ved import EOS, WORDS, save_folder, tiny_model
 
 from synthmphn.config import RecaptionConfig
-from synthmphn.recaption.base import create_captioner
+from synthmphn.recaption import create_captioner
 
 
 def solid(rgb: tuple[int, int, int]) -> Image.Image:

@@ -20,8 +20,10 @@ from synthmphn.data.records import Group
 from synthmphn.data.shards import read_shard
 from synthmphn.io import read_json
 from synthmphn.recaption.base import CAPTIONERS
+from synthmphn.recaption.clean_subset import select_clean_groups
 from synthmphn.recaption.embedded import EmbeddedCaptioner
-from synthmphn.recaption.pipeline import SUMMARY_NAME, consensus_caption, run_recaption, select_clean_groups
+from synthmphn.recaption.pipeline import SUMMARY_NAME, run_recaption
+from synthmphn.recaption.shards import consensus_caption
 
 TRUTH: dict[bytes, tuple[str, str]] = {}  # image pixels -> (true subject, true caption), filled by `source`
 

@@ -95,7 +95,7 @@ def test_resume_with_another_config_names_the_fields(finished_run: Path, tiny_da
     cfg = tiny_config(finished_run.parent, tiny_dataset, lr=2e-3, images_per_caption=1, steps=8)
     with pytest.raises(ValueError, match="different config") as err:
         run_training(cfg, resume=True)
-    assert "train.lr: checkpoint 0.001 vs now 0.002" in str(err.value)
+    assert "train.lr: was 0.001, now 0.002" in str(err.value)
     assert "train.images_per_caption" in str(err.value) and "train.steps" not in str(err.value)
 
 

@@ -89,6 +89,6 @@ def test_resume_free_fields_are_ignored() -> None:
     saved = {"seed": 0, "train": {"lr": 1.0, "steps": 10, "workers": 1, "hn_schedule": {"name": "linear"}}}
     now = {"seed": 1, "train": {"lr": 1.0, "steps": 20, "workers": 4, "hn_schedule": {"name": "cosine"}}}
     assert config_mismatches(saved, now) == [
-        "seed: checkpoint 0 vs now 1",
-        "train.hn_schedule.name: checkpoint 'linear' vs now 'cosine'",
+        "seed: was 0, now 1",
+        "train.hn_schedule.name: was 'linear', now 'cosine'",
     ]

@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from synthmphn.config import CaptionsConfig
 from synthmphn.data.records import CaptionDraft
 from synthmphn.registry import Registry
 
@@ -30,9 +29,4 @@ class CaptionBackend(Protocol):
 
 
 CAPTION_BACKENDS: Registry[type] = Registry("caption backend")
-"""name -> class constructed as `cls(config: CaptionsConfig)`."""
-
-
-def create_caption_backend(config: CaptionsConfig) -> CaptionBackend:
-    """Builds the backend named by `config.backend`."""
-    return CAPTION_BACKENDS.get(config.backend)(config)
+"""name -> class constructed as `cls(config: CaptionsConfig)` (see `synthmphn.captions.create_caption_backend`)."""

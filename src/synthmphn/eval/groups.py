@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from synthmphn.data.records import Group
+from synthmphn.data.store import GroupStore
 from synthmphn.eval.datasets import CAPTION_TEMPLATES, LabelledImages, LazyImages
 
 HELDOUT = "heldout"
@@ -40,8 +41,6 @@ def open_split(dataset_dir: Path | None, split: str) -> GroupSource:
         raise FileNotFoundError(f"no dataset folder to read split {split!r} from")
     if not Path(dataset_dir).is_dir():
         raise FileNotFoundError(f"{dataset_dir}: dataset folder not found (run `synthmphn build` first)")
-    from synthmphn.data.store import GroupStore
-
     store = GroupStore(Path(dataset_dir), split)
     if len(store) == 0:
         raise ValueError(

@@ -22,6 +22,8 @@ from synthmphn.config import RunConfig, config_to_dict
 from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult
 from synthmphn.eval.features import CachedEncoder
 from synthmphn.io import atomic_write_json
+from synthmphn.models.checkpoint import model_from_checkpoint
+from synthmphn.models.encoder import ClipEncoder
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 
@@ -75,9 +77,6 @@ def checkpoint_path(cfg: RunConfig) -> Path:
 
 def load_encoder(cfg: RunConfig, checkpoint: Path) -> Encoder:
     """The trained model in `checkpoint` wrapped as an eval encoder (device, batch size from `eval`)."""
-    from synthmphn.models.checkpoint import model_from_checkpoint
-    from synthmphn.models.encoder import ClipEncoder
-
     parts = model_from_checkpoint(checkpoint, device=cfg.eval.device)
     return ClipEncoder(parts, device=cfg.eval.device, batch_size=cfg.eval.batch_size)
 

@@ -29,3 +29,14 @@ class ImageGenerator(Protocol):
 
 GeneratorFactory = Callable[[str, int, ImagesConfig], ImageGenerator]
 GENERATORS: Registry[GeneratorFactory] = Registry("generator kind")
+
+
+def parse_generator_name(name: str) -> tuple[str, str]:
+    """Splits a pool entry 'kind:arg' at the first colon; raises ValueError when it has no kind or no arg."""
+    kind, sep, arg = name.partition(":")
+    if not sep or not kind or not arg:
+        known = ", ".join(GENERATORS.names())
+        raise ValueError(
+            f"images.pool entry {name!r} must look like '<kind>:<arg>', e.g. 'procedural:flat' (kinds: {known})"
+        )
+    return kind, arg

@@ -1,4 +1,4 @@
-"""The generator pool and the Multi-Synthetic-Model (MSM) strategies, all at an equal image budget.
+"""Planning a caption's images over the generator pool: the MSM strategies, all at an equal image budget.
 
 Every caption gets `per_caption` images; strategies differ only in which generator draws each one:
 - `single`: the pool's only member draws all of them.
@@ -15,29 +15,14 @@ seeds instead, for a caller that wants uncontrolled negatives.
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Sequence
 
-from PIL import Image
-
-from synthmphn.config import ImagesConfig
-from synthmphn.data.records import CaptionSpec
-from synthmphn.images.base import GENERATORS, ImageGenerator
 from synthmphn.seeding import derive_seed
 
 STRATEGIES = ("single", "msm-random", "msm-all")
 
 ImagePlan = list[tuple[str, int]]
 """(generator name, image seed) for each image of one caption, in image order."""
-
-
-def parse_generator_name(name: str) -> tuple[str, str]:
-    """Splits a pool entry 'kind:arg' at the first colon; raises ValueError when it has no kind."""
-    kind, sep, arg = name.partition(":")
-    if not sep or not kind or not arg:
-        known = ", ".join(GENERATORS.names())
-        raise ValueError(f"images.pool entry {name!r} must look like '<kind>:<arg>' (kinds: {known})")
-    return kind, arg
 
 
 def plan_images(
@@ -80,35 +65,3 @@ def plan_group(
     """
     base = plan_images(group_id, pool, strategy, per_caption, seed, role="base")
     return {"base": base, **{f"neg{j}": list(base) for j in range(n_negatives)}}
-
-
-def create_pool(pool_names: Sequence[str], size: int, config: ImagesConfig) -> dict[str, ImageGenerator]:
-    """Builds every generator named in the pool, after checking all names up front.
-
-    Unknown kinds raise KeyError listing the known kinds; unknown procedural styles raise KeyError
-    listing the styles; a missing diffusers path raises FileNotFoundError naming it.
-    """
-    parsed = [(name, *parse_generator_name(name)) for name in pool_names]
-    factories = {kind: GENERATORS.get(kind) for _, kind, _ in parsed}  # fails before any construction
-    return {name: factories[kind](arg, size, config) for name, kind, arg in parsed}
-
-
-def render_plan(
-    generators: dict[str, ImageGenerator], plan: ImagePlan, prompt: str, spec: CaptionSpec | None
-) -> list[Image.Image]:
-    """Renders one caption's images in plan order, one `generate` call per generator (batched)."""
-    by_generator: dict[str, list[int]] = defaultdict(list)
-    for index, (name, _) in enumerate(plan):
-        by_generator[name].append(index)
-    images: list[Image.Image | None] = [None] * len(plan)
-    for name, indices in by_generator.items():
-        if name not in generators:
-            raise KeyError(f"plan uses generator {name!r} that is not in the pool: {sorted(generators)}")
-        seeds = [plan[i][1] for i in indices]
-        for i, image in zip(
-            indices,
-            generators[name].generate([prompt] * len(indices), [spec] * len(indices), seeds),
-            strict=True,
-        ):
-            images[i] = image
-    return [image for image in images if image is not None]

@@ -10,6 +10,8 @@ from synthmphn.models.factory import (
     CONFIG_DIR,
     ClipParts,
     create_clip,
+    describe_model,
+    describe_models,
     register_model_configs,
     tiny_model_names,
 )
@@ -21,6 +23,8 @@ __all__ = [
     "ClipEncoder",
     "ClipParts",
     "create_clip",
+    "describe_model",
+    "describe_models",
     "load_checkpoint",
     "model_from_checkpoint",
     "register_model_configs",

@@ -1,4 +1,7 @@
-"""Checkpoints that open_clip itself can load.
+"""Checkpoints that open_clip itself can load: the file format, its writer and its reader.
+
+What a training checkpoint holds, and how a resume restores it, is `train.checkpoints` (the one place);
+this module is the envelope every reader shares: eval and recaption load models from it without train/.
 
 Layout (a plain dict saved with torch.save):
 

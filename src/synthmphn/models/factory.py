@@ -72,6 +72,32 @@ def tiny_model_names() -> list[str]:
     return sorted(path.stem for path in CONFIG_DIR.glob("*.json"))
 
 
+def describe_models() -> dict[str, str]:
+    """Our tiny configs, name -> one line read from the config itself (what `synthmphn list models` prints)."""
+    register_model_configs()
+    return {name: describe_model(name) for name in tiny_model_names()}
+
+
+def describe_model(name: str) -> str:
+    """One line on an open_clip architecture from its JSON config: vision tower, image size, text tower, embed."""
+    config = open_clip.get_model_config(name)
+    if config is None:
+        raise ValueError(f"unknown model {name!r}; our tiny configs: {', '.join(tiny_model_names())}")
+    vision, text = config["vision_cfg"], config["text_cfg"]
+    if isinstance(vision["layers"], list | tuple):  # open_clip's ModifiedResNet: blocks per stage
+        blocks = "-".join(str(n) for n in vision["layers"])
+        tower = f"ResNet (blocks {blocks}, width {vision['width']})"
+    else:
+        tower = f"ViT (patch {vision['patch_size']}, {vision['layers']} layers x {vision['width']})"
+    line = (
+        f"{tower} on {vision['image_size']} px; text {text['layers']} layers x {text['width']}, "
+        f"context {text['context_length']}; embed {config['embed_dim']}"
+    )
+    if "init_logit_bias" in config:
+        line += f"; sigmoid logits (bias {config['init_logit_bias']})"
+    return line
+
+
 def register_model_configs() -> None:
     """Registers `CONFIG_DIR` with open_clip once (repeated calls are no-ops)."""
     if not set(tiny_model_names()) <= set(open_clip.list_models()):

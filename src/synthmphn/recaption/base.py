@@ -15,7 +15,6 @@ from typing import ClassVar, Protocol
 import torch
 from PIL import Image
 
-from synthmphn.config import RecaptionConfig
 from synthmphn.registry import Registry
 
 
@@ -50,12 +49,4 @@ def torch_threads(threads: int | None) -> Iterator[None]:
 
 
 CAPTIONERS: Registry[type] = Registry("captioner")
-"""name -> class constructed as `cls(config: RecaptionConfig)`."""
-
-
-def create_captioner(config: RecaptionConfig) -> Captioner:
-    """Builds the captioner named by `config.captioner` (importing the built-in ones first)."""
-    import synthmphn.recaption.embedded  # noqa: F401  (registers "embedded")
-    import synthmphn.recaption.hf  # noqa: F401  (registers "transformers")
-
-    return CAPTIONERS.get(config.captioner)(config)
+"""name -> class constructed as `cls(config: RecaptionConfig)` (see `synthmphn.recaption.create_captioner`)."""

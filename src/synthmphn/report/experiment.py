@@ -1,29 +1,87 @@
-"""The HTML page of an experiment grid: mean ± std per metric and variant, bar plots, generator analysis.
+"""An experiment grid's results: mean ± std per metric and variant as markdown, CSV, JSON and an HTML page.
 
-Reuses the run report's building blocks (tables, CSS, embedded PNGs) so both pages look alike.
+The one place the results table is made: `summarise` aggregates seeds and marks each metric's best variant
+with `tables.mark_best` in the metric's `direction()` (lower for alignment and uniformity, none for counts,
+settings and the modality gap), and every output (results.md, results.csv's `best` column, results.json,
+report.html) shows that one marking. The HTML page reuses the run report's building blocks (tables, CSS,
+embedded PNGs) so both pages look alike.
 """
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import math
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from synthmphn.io import atomic_write_bytes, atomic_write_text  # noqa: E402
+from synthmphn.io import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: E402
 from synthmphn.report.html import CSS, figure_html, table_html  # noqa: E402
 from synthmphn.report.load import load_runs  # noqa: E402
+from synthmphn.report.markdown import table_markdown  # noqa: E402
 from synthmphn.report.plots import figure_png, generator_scatter  # noqa: E402
-from synthmphn.report.tables import Row, Table, direction, generator_table  # noqa: E402
+from synthmphn.report.tables import Row, Table, direction, generator_table, mark_best  # noqa: E402
+
+CSV_FIELDS = ["metric", "variant", "mean", "std", "n", "best"]
+
+
+def run_numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    """The headline plus every task's own numbers (e.g. `compositional/text/colour`, `retrieval/i2t_r10`) of
+    one eval/metrics.json, flat as `<task>/<metric>`, so an experiment's `metrics:` list can name any of them."""
+    flat = {
+        f"{task}/{name}": float(value)
+        for task, entry in metrics.get("tasks", {}).items()
+        for name, value in (entry.get("metrics") or {}).items()
+        if _is_number(value)
+    }
+    flat.update({k: float(v) for k, v in metrics.get("headline", {}).items() if _is_number(v)})
+    return flat
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def summarise(
+    table: dict[str, dict[int, dict[str, float]]], metrics: list[str] | None
+) -> list[dict[str, Any]]:
+    """Rows of (metric, variant, mean, std, n, best) over seeds (`table`: variant -> seed -> metric -> value).
+
+    std is the sample std (ddof=1), 0 for one seed. `best` marks the best mean of each metric in its
+    `direction()` (ties all marked; nothing marked when fewer than two variants differ or there is none).
+    """
+    names = metrics or sorted({m for seeds in table.values() for vals in seeds.values() for m in vals})
+    rows = []
+    for metric in names:
+        found = []
+        for variant, seeds in table.items():
+            values = np.array([vals[metric] for vals in seeds.values() if metric in vals], dtype=float)
+            if values.size == 0:
+                continue
+            std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+            found.append(
+                {
+                    "metric": metric,
+                    "variant": variant,
+                    "mean": float(values.mean()),
+                    "std": std,
+                    "n": int(values.size),
+                }
+            )
+        best = mark_best(Row(metric, [r["mean"] for r in found]), direction(metric)).best
+        rows += [{**r, "best": i in best} for i, r in enumerate(found)]
+    return rows
 
 
 def summary_table(rows: list[dict[str, Any]], variants: list[str]) -> Table:
-    """Metrics × variants with 'mean ± std' cells; the best mean of each row is marked."""
+    """Metrics × variants with 'mean ± std' cells; the cells `summarise` marked best are marked."""
     cell = {(r["metric"], r["variant"]): r for r in rows}
     out = []
     for metric in dict.fromkeys(r["metric"] for r in rows):
@@ -31,14 +89,44 @@ def summary_table(rows: list[dict[str, Any]], variants: list[str]) -> Table:
         values = ["–"] * len(variants)
         for i, r in found:
             values[i] = f"{r['mean']:.3f} ± {r['std']:.3f}"
-        row = Row(metric, values)
-        how = direction(metric)
-        means = [r["mean"] for _, r in found]
-        if how is not None and len(means) > 1 and min(means) != max(means):
-            target = max(means) if how == "higher" else min(means)
-            row.best = {i for i, r in found if r["mean"] == target}
-        out.append(row)
+        out.append(Row(metric, values, best={i for i, r in found if r.get("best")}))
     return Table("Results (mean ± sample std over seeds)", "metric", variants, out)
+
+
+def results_markdown(rows: list[dict[str, Any]], variants: list[str]) -> str:
+    """The summary table in markdown: one row per metric, one column per variant, best cells in bold."""
+    return table_markdown(summary_table(rows, variants))
+
+
+def results_csv(rows: list[dict[str, Any]]) -> str:
+    """The summary rows as CSV (metric, variant, mean, std, n, best)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_experiment_results(
+    out: Path,
+    name: str,
+    seeds: list[int],
+    per_seed: dict[str, dict[int, dict[str, float]]],
+    metrics: list[str] | None,
+    variants: list[str],
+    run_dirs: list[Path],
+) -> Path:
+    """Writes results.md/.csv/.json and report.html (plots + per-run tables) into `out`; returns results.md.
+
+    `per_seed` is variant -> seed -> flat numbers (`run_numbers`); `metrics` the table's rows (None: all).
+    """
+    rows = summarise(per_seed, metrics)
+    header = f"# Experiment `{name}`\n\nseeds: {seeds}\n\n"
+    atomic_write_text(out / "results.md", header + results_markdown(rows, variants))
+    atomic_write_text(out / "results.csv", results_csv(rows))
+    atomic_write_json(out / "results.json", {"name": name, "rows": rows, "per_seed": per_seed})
+    write_experiment_report(name, rows, variants, run_dirs, out / "report.html")
+    return out / "results.md"
 
 
 def metric_bars(rows: list[dict[str, Any]], variants: list[str], per_figure: int = 8) -> list[bytes]:

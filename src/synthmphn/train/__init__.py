@@ -2,7 +2,7 @@
 
     loop.py          the training loop, one file read top to bottom
     optim.py         AdamW param groups (open_clip's decay rule), warm-up + cosine LR, logit-scale clamp
-    checkpoints.py   checkpoint paths, atomic last.pt, which config fields a resume may change
+    checkpoints.py   the checkpoint written, checked for resume and restored (one place); paths, last.pt
     distributed.py   torchrun process-group setup (gloo on CPU, nccl on CUDA)
     logging.py       metrics.jsonl + TensorBoard, truncated on resume
 

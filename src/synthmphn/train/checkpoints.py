@@ -3,9 +3,17 @@
     <train_dir>/checkpoints/step_0000200.pt   every train.checkpoint_every steps and at the end (last 2 kept)
     <train_dir>/checkpoints/last.pt           the newest one (a hard link, or a copy where links fail)
 
-Each file is `models.checkpoint.save_checkpoint`'s layout (open_clip loads it) with the training state:
-step, optimizer, grad scaler, sampler state, torch RNG, the resolved train config, the seed and the dataset
-fingerprint (sha256 of manifest.jsonl). Writes are atomic, so a crash leaves the previous last.pt intact.
+The whole checkpoint is built in `save_training_checkpoint` and read back in `restore_training_state`
+(nanoGPT style: one place names every piece, both ways):
+
+    {"state_dict": <weights, no DDP prefix>,                 what open_clip's pretrained= loads
+     "synthmphn": {"model_name", "step", "optimizer", "scaler", "sampler", "rng": {"torch"},
+                   "config": {"seed", "train"},               what a resume must match (`check_resume`)
+                   "dataset": <sha256 of manifest.jsonl>}}
+
+The envelope (the "state_dict" / "synthmphn" keys, the weights_only=True rule, the atomic write) is the file
+format of `models.checkpoint`, beside its reader, because eval and recaption read these files without
+importing train. Writes are atomic, so a crash leaves the previous last.pt intact.
 """
 
 from __future__ import annotations
@@ -17,26 +25,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from synthmphn.config import RunConfig, config_to_dict, flatten_config
+import torch
+from torch import nn
+
+from synthmphn.config import RunConfig, config_to_dict, identity_differences, identity_of
 from synthmphn.data.manifest import MANIFEST_NAME
+from synthmphn.data.sampler import GroupBatchSampler
+from synthmphn.models.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_NAME = "last.pt"
 KEEP_STEP_FILES = 2
-
-RESUME_FREE_FIELDS = frozenset(
-    {
-        "train.steps",
-        "train.epochs",
-        "train.checkpoint_every",
-        "train.log_every",
-        "train.workers",
-        "train.device",
-        "train.threads",
-        "train.data",
-    }
-)
-"""Config fields a resume may change; every other train field (and the seed) must match the checkpoint."""
 
 
 def checkpoint_dir(train_dir: Path) -> Path:
@@ -65,12 +64,11 @@ def resume_config(cfg: RunConfig) -> dict[str, Any]:
 
 
 def config_mismatches(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """'field: checkpoint X vs now Y' for every field (outside RESUME_FREE_FIELDS) that differs."""
-    old, new = flatten_config(saved), flatten_config(current)
-    fields = sorted((set(old) | set(new)) - RESUME_FREE_FIELDS)
-    return [
-        f"{f}: checkpoint {old.get(f)!r} vs now {new.get(f)!r}" for f in fields if old.get(f) != new.get(f)
-    ]
+    """'field: was X, now Y' for every field of the two recorded configs' train identities that differs.
+
+    A resume may change only the fields `config` marks output-neutral (length, logging, workers, device...).
+    """
+    return identity_differences(identity_of(saved, "train"), identity_of(current, "train"))
 
 
 def check_resume(path: Path, state: dict[str, Any], cfg: RunConfig, fingerprint: str) -> None:
@@ -117,3 +115,59 @@ def clear_checkpoints(train_dir: Path) -> list[Path]:
     for path in removed:
         path.unlink()
     return removed
+
+
+# ----------------------------------------------------------------------------- the checkpoint, both ways
+
+
+def save_training_checkpoint(
+    cfg: RunConfig,
+    step: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    sampler: GroupBatchSampler,
+    fingerprint: str,
+) -> Path:
+    """Writes step_{step}.pt atomically, points last.pt at it and keeps the last two step files."""
+    state = {
+        "step": step,
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict(),
+        "sampler": sampler.state_dict(step * cfg.train.accum_steps),  # it counts micro-batches
+        "rng": {"torch": torch.get_rng_state()},
+        "config": resume_config(cfg),
+        "dataset": fingerprint,
+    }
+    # {"state_dict": the unwrapped weights, "synthmphn": {"model_name": ..., **state}}
+    path = save_checkpoint(step_checkpoint(cfg.train_dir, step), unwrap_model(model), state)
+    link_as_last(path)
+    prune_step_files(cfg.train_dir)
+    return path
+
+
+def load_resume_checkpoint(cfg: RunConfig, fingerprint: str) -> dict[str, Any] | None:
+    """`<train_dir>/checkpoints/last.pt` once `check_resume` accepts it, or None when there is none yet."""
+    path = last_checkpoint(cfg.train_dir)
+    if not path.exists():
+        return None
+    checkpoint = load_checkpoint(path)
+    check_resume(path, checkpoint["synthmphn"], cfg, fingerprint)
+    return checkpoint
+
+
+def restore_training_state(
+    checkpoint: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    sampler: GroupBatchSampler,
+) -> None:
+    """Loads what `save_training_checkpoint` wrote: weights, optimiser, scaler, sampler position, RNG."""
+    state = checkpoint["synthmphn"]
+    model.load_state_dict(checkpoint["state_dict"])
+    optimizer.load_state_dict(state["optimizer"])
+    if state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
+    sampler.load_state_dict(state["sampler"])
+    torch.set_rng_state(state["rng"]["torch"])

@@ -50,19 +50,16 @@ from synthmphn.data.store import GroupStore
 from synthmphn.losses import create_loss
 from synthmphn.losses.base import ContrastiveBatch, ContrastiveLoss
 from synthmphn.losses.distributed import gather_batch
-from synthmphn.models.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
+from synthmphn.models.checkpoint import unwrap_model
 from synthmphn.models.factory import create_clip
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 from synthmphn.train.checkpoints import (
-    check_resume,
     clear_checkpoints,
     dataset_fingerprint,
-    last_checkpoint,
-    link_as_last,
-    prune_step_files,
-    resume_config,
-    step_checkpoint,
+    load_resume_checkpoint,
+    restore_training_state,
+    save_training_checkpoint,
 )
 from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed
 from synthmphn.train.hardness import HardnessCurriculum
@@ -116,10 +113,8 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
     )
 
     # ---------------------------------------------------------------- resume point
-    step, checkpoint = 0, None
-    if resume and last_checkpoint(train_dir).exists():
-        checkpoint = load_checkpoint(last_checkpoint(train_dir))
-        check_resume(last_checkpoint(train_dir), checkpoint["synthmphn"], cfg, fingerprint)
+    step, checkpoint = 0, load_resume_checkpoint(cfg, fingerprint) if resume else None
+    if checkpoint is not None:
         step = int(checkpoint["synthmphn"]["step"])
         if step >= total:
             log.info("%s: already trained %d of %d steps", train_dir, step, total)
@@ -135,7 +130,7 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
     optimizer = create_optimizer(model, tc.lr, tc.weight_decay)
     scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")
     if checkpoint is not None:
-        restore(checkpoint, model, optimizer, scaler, sampler)
+        restore_training_state(checkpoint, model, optimizer, scaler, sampler)
     if dist.distributed:
         model = DistributedDataParallel(
             model, device_ids=[dist.local_rank] if "cuda" in dist.device else None
@@ -358,33 +353,7 @@ def _fmt(values: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.6g}" for k, v in values.items())
 
 
-# ----------------------------------------------------------------------------- checkpoints
-
-
-def save_training_checkpoint(
-    cfg: RunConfig,
-    step: int,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    sampler: GroupBatchSampler,
-    fingerprint: str,
-) -> Path:
-    """Writes step_{step}.pt atomically, points last.pt at it and keeps the last two step files."""
-    inner = unwrap_model(model)
-    state = {
-        "step": step,
-        "optimizer": optimizer.state_dict(),
-        "scaler": scaler.state_dict(),
-        "sampler": sampler.state_dict(step * cfg.train.accum_steps),
-        "rng": {"torch": torch.get_rng_state()},
-        "config": resume_config(cfg),
-        "dataset": fingerprint,
-    }
-    path = save_checkpoint(step_checkpoint(cfg.train_dir, step), inner, state)
-    link_as_last(path)
-    prune_step_files(cfg.train_dir)
-    return path
+# ----------------------------------------------------------------------------- the checkpoint guard
 
 
 def check_parameters_finite(model: nn.Module, step: int) -> None:
@@ -395,20 +364,3 @@ def check_parameters_finite(model: nn.Module, step: int) -> None:
             f"parameters {bad[:3]} are not finite at step {step}; the checkpoint is not written and "
             "last.pt stays the last good one. Lower train.lr or set train.grad_clip"
         )
-
-
-def restore(
-    checkpoint: dict[str, Any],
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    sampler: GroupBatchSampler,
-) -> None:
-    """Loads weights, optimiser, scaler, sampler position and RNG state from a checkpoint."""
-    state = checkpoint["synthmphn"]
-    model.load_state_dict(checkpoint["state_dict"])
-    optimizer.load_state_dict(state["optimizer"])
-    if state.get("scaler"):
-        scaler.load_state_dict(state["scaler"])
-    sampler.load_state_dict(state["sampler"])
-    torch.set_rng_state(state["rng"]["torch"])

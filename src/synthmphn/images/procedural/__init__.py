@@ -3,6 +3,8 @@
 Styles: flat, sketch, photo, pixel, painterly (training) and mosaic (held out). Every style draws every
 subject in `SUPPORTED_SUBJECTS` (digits 'digit 0'..'digit 9', geometric shapes, everyday objects) and
 renders colour, size, position, count, texture and background. Same (spec, seed, size) -> same pixels.
+The STYLES registry sits beside the `Style` base class in render.py, the built-in styles in styles.py
+(imported here, so they are registered); `create_style(name)` is the family's one factory.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from PIL import Image
 from synthmphn.config import ImagesConfig
 from synthmphn.data.records import CaptionSpec
 from synthmphn.images.base import GENERATORS
+from synthmphn.images.procedural import styles  # noqa: F401  (registers the built-in styles)
 from synthmphn.images.procedural.palette import supported_backgrounds, supported_colours
-from synthmphn.images.procedural.render import Style, render_scene
+from synthmphn.images.procedural.render import STYLES, Style, render_scene
 from synthmphn.images.procedural.scene import POSITIONS, SIZES, parse_scene
-from synthmphn.images.procedural.styles import HELDOUT_STYLES, STYLES, TRAINING_STYLES
 from synthmphn.images.procedural.subjects import SUBJECT_CATEGORIES, SUPPORTED_SUBJECTS, canonical_subject
 from synthmphn.images.procedural.textures import TEXTURES
 
@@ -33,9 +35,19 @@ __all__ = [
     "ProceduralGenerator",
     "canonical_subject",
     "create_procedural_generator",
+    "create_style",
     "supported_backgrounds",
     "supported_colours",
 ]
+
+
+TRAINING_STYLES = tuple(name for name in STYLES.names() if not STYLES.get(name).heldout)
+HELDOUT_STYLES = tuple(name for name in STYLES.names() if STYLES.get(name).heldout)
+
+
+def create_style(name: str) -> Style:
+    """The registered style `name` (KeyError listing the styles otherwise)."""
+    return STYLES.get(name)
 
 
 class ProceduralGenerator:
@@ -67,4 +79,4 @@ def create_procedural_generator(
     arg: str, size: int, config: ImagesConfig | None = None
 ) -> ProceduralGenerator:
     """Factory for `procedural:<style>`; an unknown style raises KeyError listing the styles."""
-    return ProceduralGenerator(STYLES.get(arg), size)
+    return ProceduralGenerator(create_style(arg), size)

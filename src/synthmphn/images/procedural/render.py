@@ -24,6 +24,7 @@ from synthmphn.images.procedural.scene import Scene, Slot, layout, parse_scene
 from synthmphn.images.procedural.shapes import linear_map, rasterize
 from synthmphn.images.procedural.subjects import subject_parts
 from synthmphn.images.procedural.textures import texture_pattern
+from synthmphn.registry import Registry
 
 STREAMS = {"layout": 1, "background": 2, "instance": 3, "texture": 4, "style": 5, "colour": 6, "finish": 7}
 
@@ -180,6 +181,16 @@ class Style:
     def finish(self, canvas: np.ndarray, rng: np.random.Generator, size: int) -> Image.Image:
         """Post-processing and the final size: by default a box downsample (antialiasing)."""
         return downsample(canvas, size)
+
+
+STYLES: Registry[Style] = Registry("procedural style")
+"""Style name -> Style instance (`procedural:<name>` in an images.pool); styles.py registers the built-ins."""
+
+
+def register_style(cls: type[Style]) -> type[Style]:
+    """Class decorator: registers one instance of a Style subclass under its `name`."""
+    STYLES.register(cls.name)(cls())
+    return cls
 
 
 def downsample(canvas: np.ndarray, size: int) -> Image.Image:

@@ -37,17 +37,9 @@ from synthmphn.images.procedural.render import (
     colour_distance,
     contrast_colour,
     downsample,
+    register_style,
 )
 from synthmphn.images.procedural.scene import Scene
-from synthmphn.registry import Registry
-
-STYLES: Registry[Style] = Registry("procedural style")
-"""Style name -> Style instance (`procedural:<name>` in an images.pool)."""
-
-
-def _register(cls: type[Style]) -> type[Style]:
-    STYLES.register(cls.name)(cls())
-    return cls
 
 
 def _edge_ink(colour: RGB, under: RGB) -> tuple[float, ...]:
@@ -59,7 +51,7 @@ def _edge_ink(colour: RGB, under: RGB) -> tuple[float, ...]:
     return tuple(c * 0.55) if luminance(colour) > 0.25 else tuple(c + (1 - c) * 0.35)
 
 
-@_register
+@register_style
 class FlatStyle(Style):
     """Flat vector art: exact colours, clean edges, plain or pastel backgrounds, optional outline."""
 
@@ -97,7 +89,7 @@ class FlatStyle(Style):
         return out
 
 
-@_register
+@register_style
 class SketchStyle(Style):
     """Pencil sketch on paper: doubled jittery outlines, hatching for texture, a light colour wash."""
 
@@ -160,7 +152,7 @@ class SketchStyle(Style):
         return downsample(canvas, size).filter(ImageFilter.GaussianBlur(0.3))
 
 
-@_register
+@register_style
 class PhotoStyle(Style):
     """Photo-like: scene backgrounds with vignette, drop shadow, bevel lighting, noise and lens blur."""
 
@@ -226,7 +218,7 @@ class PhotoStyle(Style):
         )
 
 
-@_register
+@register_style
 class PixelStyle(Style):
     """Low resolution: rendered at 8-24 px and upsampled; digits are mostly dark handwriting on light paper."""
 
@@ -278,7 +270,7 @@ class PixelStyle(Style):
         return low.resize((size, size), int(method))
 
 
-@_register
+@register_style
 class PainterlyStyle(Style):
     """Painting: brush strokes on background and subject, wobbly shapes, thick handwritten digits."""
 
@@ -339,7 +331,7 @@ class PainterlyStyle(Style):
         return downsample(canvas * weave, size).filter(ImageFilter.GaussianBlur(0.35))
 
 
-@_register
+@register_style
 class MosaicStyle(Style):
     """Held-out style (never trained on): the scene as irregular Voronoi tesserae with grout lines."""
 
@@ -365,7 +357,3 @@ class MosaicStyle(Style):
         """The picture laid as irregular tesserae (8-16 per side) with grout."""
         tiles = int(np.clip(round(size / rng.uniform(4.0, 6.0)), 8, 16))  # >= 8 keeps digits legible at 32 px
         return downsample(voronoi_mosaic(canvas, rng, tiles, grout=rng.uniform(0.06, 0.12)), size)
-
-
-TRAINING_STYLES = tuple(name for name in STYLES.names() if not STYLES.get(name).heldout)
-HELDOUT_STYLES = tuple(name for name in STYLES.names() if STYLES.get(name).heldout)

@@ -2,10 +2,9 @@
 
 The thesis grids overlap: `objectives`' tripletclip cell is `hn-schedule`'s constant-p cell, and `msm`'s
 msm-all cell is `objectives`' mpclip cell. A run's *fingerprint* hashes everything that decides its result
-(the resolved config, with the dataset named by its content key instead of its folder, and without where it
-writes or how many CPU threads it uses); a cell whose fingerprint equals a finished run of any grid under the
-same parent folder (`runs/experiments/<grid>/<variant>/seed<k>/`) copies that run's `eval/` folder instead of
-training, and records the source in `reused_from.txt`. `share_runs: false` in the experiment YAML turns it off.
+(the config's run identity, with the dataset named by its content key instead of its folder); a cell whose
+fingerprint equals a finished run of any grid under the same parent folder
+(`runs/experiments/<grid>/<variant>/seed<k>/`) copies that run's `eval/` folder instead of training, and records the source in `reused_from.txt`. `share_runs: false` in the experiment YAML turns it off.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from synthmphn.config import RunConfig, config_to_dict
+from synthmphn.config import RunConfig, config_to_dict, stage_identity
 from synthmphn.io import atomic_write_text
 from synthmphn.provenance import write_config
 
@@ -25,14 +24,14 @@ REUSED_FROM = "reused_from.txt"
 
 
 def run_fingerprint(cfg: RunConfig) -> str:
-    """A hash of the resolved config minus output.dir and train.threads, with train.data reduced to its
-    dataset key (grids keep datasets in `datasets/<key>/dataset`, the key hashing their build config)."""
-    dumped = cfg.model_dump(mode="json")
-    dumped["output"].pop("dir", None)
-    dumped["train"].pop("threads", None)
+    """A hash of the config's run identity (every field that decides the result; not where it writes or how
+    many threads it uses) with train.data reduced to its dataset key: grids keep datasets in
+    `datasets/<key>/dataset`, the key hashing their build identity, so the same key in another grid's folder
+    is the same data."""
+    identity = stage_identity(cfg, "run")
     data = cfg.train.data
-    dumped["train"]["data"] = Path(data).parent.name if data is not None else None
-    text = json.dumps(dumped, sort_keys=True)
+    identity["train.data"] = Path(data).parent.name if data is not None else None
+    text = json.dumps(identity, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -5,7 +5,7 @@ import torch
 
 from synthmphn.theory.data import clean_pairs, make_dictionaries, sample_web_pairs
 from synthmphn.theory.encoders import UnitNeuronEncoder
-from synthmphn.theory.recaption import recaption_and_filter, replace_mask, train_recaptioner
+from synthmphn.theory.recaptioner import recaption_and_filter, replace_mask, train_recaptioner
 
 
 @pytest.mark.parametrize(

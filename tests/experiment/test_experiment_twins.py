@@ -7,7 +7,7 @@ import pytest
 
 from synthmphn.config import load_config
 from synthmphn.experiment import load_experiment, plan_grid, run_config, run_experiment
-from synthmphn.experiment_twins import REUSED_FROM, run_fingerprint
+from synthmphn.experiment.twins import REUSED_FROM, run_fingerprint
 
 
 def _fingerprint(*overrides: str) -> str:
@@ -70,7 +70,7 @@ def test_share_runs_false_trains_again(tmp_path: Path, tiny_grid_base: str):
 
 def _cells(name: str) -> dict[str, str]:
     """variant/seed -> fingerprint for a shipped experiment."""
-    spec = load_experiment(Path(__file__).parents[1] / "configs" / "experiments" / f"{name}.yaml")
+    spec = load_experiment(Path(__file__).parents[2] / "configs" / "experiments" / f"{name}.yaml")
     runs, _ = plan_grid(spec)
     return {
         f"{r.variant}/{r.seed}": run_fingerprint(run_config(spec, r.variant, r.seed, list(r.overrides)))

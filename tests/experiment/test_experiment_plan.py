@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from synthmphn.experiment import load_experiment, plan_grid, results_markdown, summarise
+from synthmphn.experiment import load_experiment, plan_grid
+from synthmphn.report.experiment import results_markdown, summarise
 
 
 def _write_spec(tmp_path: Path, body: str) -> Path:
@@ -28,6 +29,33 @@ def test_datasets_are_shared_between_variants_and_seeds(tmp_path: Path):
     keys = {r.variant: r.dataset_key for r in runs}
     assert keys["clip"] == keys["mpclip"] != keys["small"]
     assert runs[0].run_dir == Path("out") / "clip" / "seed0"
+
+
+def test_variants_differing_only_in_images_workers_share_one_dataset(tmp_path: Path):
+    path = _write_spec(
+        tmp_path,
+        "name: t\nbase: base.yaml\noutput: out\nvariants:\n"
+        "  one: [images.workers=1]\n  four: [images.workers=4, images.engine=ray]\n  big: [images.size=24]\n",
+    )
+    runs, datasets = plan_grid(load_experiment(path))
+    keys = {r.variant: r.dataset_key for r in runs}
+    assert keys["one"] == keys["four"] != keys["big"]
+    assert len(datasets) == 2
+
+
+def test_recaptioned_datasets_differ_by_scorer_checkpoint(tmp_path: Path):
+    path = _write_spec(
+        tmp_path,
+        "name: t\nbase: base.yaml\noutput: out\nvariants:\n  raw: []\n"
+        "  recap-a: {recaption: true, overrides: [recaption.scorer_checkpoint=a.pt]}\n"
+        "  recap-b: {recaption: true, overrides: [recaption.scorer_checkpoint=b.pt]}\n"
+        "  recap-a-again: {recaption: true, overrides: [recaption.scorer_checkpoint=a.pt, recaption.threads=4]}\n",
+    )
+    runs, datasets = plan_grid(load_experiment(path))
+    keys = {r.variant: r.dataset_key for r in runs}
+    assert keys["recap-a"] == keys["recap-a-again"] != keys["recap-b"]
+    assert keys["recap-a"].endswith("-recap") and not keys["raw"].endswith("-recap")
+    assert len(datasets) == 3
 
 
 def test_data_seed_null_builds_one_dataset_per_seed(tmp_path: Path):
@@ -57,7 +85,7 @@ def test_summary_mean_and_sample_std_by_hand():
     assert "| acc | 0.600 ± 0.141 | **0.900 ± 0.000** |" in md
 
 
-SHIPPED = sorted((Path(__file__).parents[1] / "configs" / "experiments").glob("*.yaml"))
+SHIPPED = sorted((Path(__file__).parents[2] / "configs" / "experiments").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])

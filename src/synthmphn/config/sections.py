@@ -1,4 +1,4 @@
-"""Pydantic configs for every stage; a run is one YAML file plus `key.sub=value` overrides.
+"""The pydantic sections of a run config, one per stage, and which fields leave a stage's output unchanged.
 
 Layout of a run folder (`output.dir`):
     dataset/   shards + manifest written by `build`
@@ -13,8 +13,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Fields that may differ without changing what a stage writes carry `json_schema_extra=<one of these>`; every
+# "is this the same output?" check (build / train / recaption resume, dataset keys, run fingerprints) reads
+# them through `config.identity.stage_identity`, so the rule lives here once:
+#   EXECUTION: how a stage runs (workers, engine, device, threads, timeouts); skipped by every identity.
+#   LOCATION:  where files live (their content is identified by hashes instead); skipped by every identity.
+#   RESUMABLE: how long / how often a stage runs, logs or measures; a resume may change it, the run keeps it.
+EXECUTION: dict[str, Any] = {"output_neutral": "execution"}
+LOCATION: dict[str, Any] = {"output_neutral": "location"}
+RESUMABLE: dict[str, Any] = {"output_neutral": "resumable"}
 
 
 class StrictModel(BaseModel):
@@ -27,7 +36,7 @@ class StrictModel(BaseModel):
 
 
 class OutputConfig(StrictModel):
-    dir: Path = Path("runs/quickstart")
+    dir: Path = Field(Path("runs/quickstart"), json_schema_extra=LOCATION)
 
 
 class CaptionsConfig(StrictModel):
@@ -47,14 +56,14 @@ class CaptionsConfig(StrictModel):
     # LLM backends (transformers / openai)
     model: str | None = None
     base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
+    api_key_env: str = Field("OPENAI_API_KEY", json_schema_extra=EXECUTION)
     batch_size: int = Field(8, ge=1)
     max_new_tokens: int = Field(96, ge=1)
     temperature: float = Field(0.7, ge=0.0)
-    max_retries: int = Field(3, ge=0)
-    concurrency: int = Field(4, ge=1)
-    timeout_s: float = Field(60.0, gt=0)
-    cache_dir: Path | None = None
+    max_retries: int = Field(3, ge=0, json_schema_extra=EXECUTION)
+    concurrency: int = Field(4, ge=1, json_schema_extra=EXECUTION)
+    timeout_s: float = Field(60.0, gt=0, json_schema_extra=EXECUTION)
+    cache_dir: Path | None = Field(None, json_schema_extra=LOCATION)
     # Web-like noise for the recaptioning study: with probability misalign_p a train caption names a wrong,
     # systematically correlated subject (the images stay true); the first clean_groups groups stay clean.
     misalign_p: float = Field(0.0, ge=0.0, le=1.0)
@@ -87,8 +96,8 @@ class ImagesConfig(StrictModel):
     # Style never used for training: the held-out-style test split is rendered with it.
     heldout_style: str | None = "procedural:mosaic"
     diffusers: DiffusersConfig = DiffusersConfig()
-    workers: int = Field(1, ge=1)
-    engine: Literal["local", "ray"] = "local"
+    workers: int = Field(1, ge=1, json_schema_extra=EXECUTION)  # shard bytes do not depend on these two
+    engine: Literal["local", "ray"] = Field("local", json_schema_extra=EXECUTION)
 
     @field_validator("pool")
     @classmethod
@@ -142,7 +151,7 @@ class ModelConfig(StrictModel):
 class TrainConfig(StrictModel):
     """Training stage: model, objective, batches, optimiser and checkpoints."""
 
-    data: Path | None = None  # default: <output.dir>/dataset
+    data: Path | None = Field(None, json_schema_extra=LOCATION)  # default: <output.dir>/dataset
     model: ModelConfig = ModelConfig()
     loss: str = "mpclip"
     loss_options: dict[str, float] = {}
@@ -152,20 +161,20 @@ class TrainConfig(StrictModel):
     # β(t) for a hardness-weighted loss (hn-nce); None = the loss's fixed beta (train.loss_options.beta).
     hn_beta: HardnessConfig | None = None
     # Length of the run: `epochs` (fractional allowed) when set, else `steps` optimiser steps.
-    epochs: float | None = Field(None, gt=0)
-    steps: int | None = Field(1000, ge=1)
+    epochs: float | None = Field(None, gt=0, json_schema_extra=RESUMABLE)
+    steps: int | None = Field(1000, ge=1, json_schema_extra=RESUMABLE)
     lr: float = Field(5e-4, gt=0)
     weight_decay: float = Field(0.1, ge=0)
     warmup_steps: int = Field(50, ge=0)
     grad_clip: float | None = 1.0
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     accum_steps: int = Field(1, ge=1)
-    checkpoint_every: int = Field(200, ge=1)
-    log_every: int = Field(10, ge=1)
-    workers: int = Field(1, ge=0)
-    device: str = "cpu"
+    checkpoint_every: int = Field(200, ge=1, json_schema_extra=RESUMABLE)
+    log_every: int = Field(10, ge=1, json_schema_extra=RESUMABLE)
+    workers: int = Field(1, ge=0, json_schema_extra=EXECUTION)
+    device: str = Field("cpu", json_schema_extra=EXECUTION)
     augment: bool = True
-    threads: int | None = None
+    threads: int | None = Field(None, json_schema_extra=EXECUTION)
 
     @model_validator(mode="after")
     def _length_given(self) -> TrainConfig:
@@ -195,7 +204,7 @@ class EvalConfig(StrictModel):
     sugarcrepe_images: Path | None = None
     batch_size: int = Field(256, ge=1)
     tsne_points: int = Field(1000, ge=10)
-    device: str = "cpu"
+    device: str = Field("cpu", json_schema_extra=EXECUTION)
 
 
 # ----------------------------------------------------------------------------- theory / recaption
@@ -220,7 +229,7 @@ class SimulateConfig(StrictModel):
     filter_ratio: float = 1.2
     n_test: int = 1000
     tsne_p: float = 0.3
-    device: str = "cpu"
+    device: str = Field("cpu", json_schema_extra=EXECUTION)
     # fresh S_w draws per epoch: the authors' code trains raw on S_w twice (2 × n_web fresh pairs per
     # epoch) and recaptioned on the filtered S_w plus web_draws − 1 fresh raw draws
     web_draws: int = Field(2, ge=1)
@@ -229,7 +238,9 @@ class SimulateConfig(StrictModel):
     test_noise: float = Field(0.16, ge=0)  # σ of noise on zero-shot test images and class prompts
     recaptioner_lr: float = Field(1e-3, gt=0)  # Adam lr of the recaptioner G (fit on S_h, batch 50)
     recaptioner_epochs: int = Field(30, ge=1)
-    workers: int = Field(0, ge=0)  # processes running (p, seed) units in parallel; 0 = one per CPU
+    workers: int = Field(
+        0, ge=0, json_schema_extra=EXECUTION
+    )  # processes running (p, seed) units in parallel; 0 = one per CPU
 
 
 class RecaptionConfig(StrictModel):
@@ -241,13 +252,15 @@ class RecaptionConfig(StrictModel):
     alpha: float = Field(1.0, gt=0)  # replace when score(new) >= alpha * score(old)
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(64, ge=1)
-    scorer_checkpoint: Path | None = None  # default: <output.dir>/train/checkpoints/last.pt
+    # default: <output.dir>/train/checkpoints/last.pt; a recaption job records the scorer's sha256, not its path
+    scorer_checkpoint: Path | None = Field(None, json_schema_extra=LOCATION)
     lr: float = Field(2e-3, gt=0)  # embedded captioner (AdamW)
     image_size: int = Field(32, ge=8)  # embedded captioner input size (images are resized)
     max_new_tokens: int = Field(32, ge=1)  # longest caption either captioner writes
-    eval_groups: int = Field(200, ge=0)  # heldout groups used to measure the captioner (0 = skip)
-    device: str = "cpu"
-    threads: int | None = 1  # torch threads while fitting / captioning (None = leave as is); 1: tiny ops
+    eval_groups: int = Field(200, ge=0, json_schema_extra=RESUMABLE)  # heldout groups measuring the captioner
+    device: str = Field("cpu", json_schema_extra=EXECUTION)
+    # torch threads while fitting / captioning (None = leave as is); 1: tiny ops
+    threads: int | None = Field(1, json_schema_extra=EXECUTION)
 
 
 # ----------------------------------------------------------------------------- the run
@@ -279,85 +292,3 @@ class RunConfig(StrictModel):
     @property
     def eval_dir(self) -> Path:
         return self.output.dir / "eval"
-
-
-class ConfigError(ValueError):
-    """A config file or override is wrong; the message names the file and field."""
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """Splits `a.b.c=value` into (['a','b','c'], value); the value is parsed as YAML (lists, numbers...)."""
-    if "=" not in text:
-        raise ConfigError(f"override {text!r} must look like key.sub=value")
-    key, raw = text.split("=", 1)
-    if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"override {text!r} has an empty key part")
-    try:
-        value = yaml.safe_load(raw) if raw != "" else ""
-    except yaml.YAMLError as err:
-        raise ConfigError(f"override {text!r}: value is not valid YAML ({err})") from None
-    return key.split("."), value
-
-
-def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
-    """Sets tree[path[0]]...[path[-1]] = value, creating intermediate mappings."""
-    node = tree
-    for part in path[:-1]:
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f"override {'.'.join(path)}: {part!r} is not a section")
-        node = child
-    node[path[-1]] = value
-
-
-def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
-    """Reads a YAML run config (or defaults when `path` is None), applies overrides, validates.
-
-    Errors name the file and the dotted field, e.g. ``configs/x.yaml: images.size: Input should be ...``.
-    """
-    tree: dict[str, Any] = {}
-    source = "defaults"
-    if path is not None:
-        source = str(path)
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML ({err})") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: top level must be a mapping of sections")
-        tree = loaded or {}
-    for text in overrides or []:
-        keys, value = parse_override(text)
-        apply_override(tree, keys, value)
-    return validate_config(tree, source)
-
-
-def validate_config(tree: dict[str, Any], source: str = "config") -> RunConfig:
-    """Validates a config mapping, turning pydantic errors into one message per wrong field."""
-    try:
-        return RunConfig.model_validate(tree)
-    except ValidationError as err:
-        lines = []
-        for item in err.errors():
-            field = ".".join(str(p) for p in item["loc"]) or "(top level)"
-            lines.append(f"{source}: {field}: {item['msg']}")
-        raise ConfigError("\n".join(lines)) from None
-
-
-def flatten_config(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """{"a.b.c": leaf} for every leaf of a nested dict (lists are leaves): compares configs field by field."""
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        flat.update(flatten_config(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
-
-
-def config_to_dict(config: BaseModel) -> dict[str, Any]:
-    """A JSON/YAML-safe dict of a config (paths as strings), for writing next to outputs."""
-    return config.model_dump(mode="json")

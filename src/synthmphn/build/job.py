@@ -1,0 +1,143 @@
+"""The build job: checks, captions, then every pending shard through the chosen engine, then the summary.
+
+Each finished shard is added to `manifest.jsonl` at once (atomically); a rerun skips shards the manifest
+lists whose file still has the listed sha256, so a killed build resumes to byte-identical shards.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synthmphn.build.captions import (
+    Captions,
+    check_draft_ids,
+    class_rows,
+    generate_captions,
+    load_captions,
+    save_captions,
+)
+from synthmphn.build.checks import (
+    build_lock,
+    check_engine,
+    check_existing_dataset,
+    check_generators,
+    check_strategies,
+    check_writable,
+    remove_stale_temp_files,
+)
+from synthmphn.build.engines import choose_engine
+from synthmphn.build.plan import (
+    BUILD_CONFIG_NAME,
+    CLASSES_NAME,
+    SUMMARY_NAME,
+    RenderPlan,
+    ShardTask,
+    shard_tasks,
+    split_plans,
+)
+from synthmphn.build.stats import BuildStats, format_summary, summary_of, throughput
+from synthmphn.build.worker import ShardResult, generator_pool
+from synthmphn.config import RunConfig, stage_identity
+from synthmphn.data.manifest import Manifest
+from synthmphn.data.shards import index_shard
+from synthmphn.io import atomic_write_json, atomic_write_text
+from synthmphn.progress import progress
+from synthmphn.provenance import write_run_info
+
+
+def prepare(cfg: RunConfig) -> dict[str, RenderPlan]:
+    """Every check that needs no caption or image: generators, strategies, engine, folders."""
+    plans = split_plans(cfg.images)
+    check_generators(plans)
+    check_strategies(plans, cfg.seed)
+    check_engine(cfg.images)
+    check_writable(cfg.dataset_dir, "dataset folder")
+    check_writable(cfg.output.dir, "run folder")
+    return plans
+
+
+def write_metadata(cfg: RunConfig, captions: Captions, fresh_captions: bool) -> None:
+    """Writes the build identity, caption cache, classes, provenance and the run's config.yaml."""
+    dataset_dir = cfg.dataset_dir
+    atomic_write_json(dataset_dir / BUILD_CONFIG_NAME, stage_identity(cfg, "build"))
+    if fresh_captions:
+        save_captions(dataset_dir, captions)
+    atomic_write_json(dataset_dir / CLASSES_NAME, class_rows(cfg, captions))
+    config = cfg.model_dump(mode="json")
+    write_run_info(dataset_dir, config, cfg.seed, "build")
+    atomic_write_text(cfg.output.dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+
+
+def pending_tasks(tasks: Sequence[ShardTask], manifest: Manifest, stats: BuildStats) -> list[ShardTask]:
+    """Tasks whose shard is not yet listed with a matching file; counts the finished ones into `stats`."""
+    todo = []
+    for task in tasks:
+        entry = manifest.get(task.split, task.index)
+        if entry is not None and entry.n_groups == len(task.drafts) and manifest.problem(entry) is None:
+            stats.add_shard(task.split, [s.group for s in index_shard(manifest.shard_path(entry))])
+        else:
+            todo.append(task)
+    return todo
+
+
+def run_build(cfg: RunConfig) -> Path:
+    """Builds (or resumes) the dataset of `cfg` in `cfg.dataset_dir` and returns that folder."""
+    started = time.perf_counter()
+    plans = prepare(cfg)
+    dataset_dir = cfg.dataset_dir
+    with build_lock(dataset_dir):
+        resuming = check_existing_dataset(dataset_dir, stage_identity(cfg, "build"))
+        remove_stale_temp_files(dataset_dir)
+        for plan in plans.values():  # creating the pool validates models and paths before any captions
+            generator_pool(plan.pool, cfg.images)
+        cached = load_captions(dataset_dir) if resuming else None  # a resumed LLM build keeps its captions
+        captions = cached if cached is not None else generate_captions(cfg)
+        check_draft_ids(captions)
+        write_metadata(cfg, captions, fresh_captions=cached is None)
+        setup_s = time.perf_counter() - started  # validation, generator pools, captions
+        summary = render_all(cfg, captions, plans, started, setup_s)
+    print(format_summary(summary), file=sys.stderr)
+    return dataset_dir
+
+
+def render_all(
+    cfg: RunConfig, captions: Captions, plans: dict[str, RenderPlan], started: float, setup_s: float
+) -> dict[str, Any]:
+    """Renders every pending shard, keeping the manifest current, and writes the summary."""
+    manifest = Manifest.load(cfg.dataset_dir, missing_ok=True)
+    tasks = shard_tasks(cfg, captions.drafts, plans)
+    stats = BuildStats()
+    todo = pending_tasks(tasks, manifest, stats)
+    total = sum(len(t.drafts) for t in tasks)
+    rendered = {"groups": 0, "images": 0}
+    render_start = time.perf_counter()
+    bar = progress(total=total, initial=total - sum(len(t.drafts) for t in todo), desc="build", unit="group")
+
+    def on_groups(n_groups: int, n_images: int) -> None:
+        rendered["groups"] += n_groups
+        rendered["images"] += n_images
+        bar.update(n_groups)
+        elapsed = max(time.perf_counter() - render_start, 1e-9)
+        bar.set_postfix_str(f"{rendered['images'] / elapsed:.0f} images/s", refresh=False)
+
+    def on_result(result: ShardResult) -> None:
+        manifest.add(result.entry)
+        manifest.save()
+        stats.merge(result.stats)
+
+    engine, workers = choose_engine(cfg.images, len(todo))
+    try:
+        engine(todo, workers, on_result, on_groups)
+    finally:
+        bar.close()
+    wall = time.perf_counter() - started
+    run = throughput(rendered, len(tasks), len(todo), wall, setup_s, time.perf_counter() - render_start)
+    summary = summary_of(stats, list(captions.drafts), captions.rejections, run, cfg)
+    atomic_write_json(cfg.dataset_dir / SUMMARY_NAME, summary)
+    return summary

@@ -1,0 +1,139 @@
+"""Running a grid: build each distinct dataset once, train + evaluate the unfinished cells, write the results.
+
+A cell whose `eval/metrics.json` exists is finished and skipped, so a killed grid resumes where it stopped; a
+cell equal to a finished run of a sibling grid is copied, not retrained (`experiment.twins`). The results
+tables themselves are drawn by `report.experiment`.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from synthmphn.build import run_build
+from synthmphn.config import RunConfig, config_to_dict
+from synthmphn.eval.runner import run_eval
+from synthmphn.experiment.spec import (
+    ExperimentSpec,
+    PlannedRun,
+    dataset_dir,
+    load_experiment,
+    plan_grid,
+    run_config,
+)
+from synthmphn.experiment.twins import copy_finished_run, finished_runs, run_fingerprint
+from synthmphn.io import read_json
+from synthmphn.progress import progress
+from synthmphn.provenance import write_config, write_run_info
+from synthmphn.recaption.pipeline import run_recaption
+from synthmphn.report.experiment import run_numbers, write_experiment_results
+from synthmphn.train.loop import run_training
+
+
+def build_datasets(spec: ExperimentSpec, datasets: dict[str, RunConfig], recaptioned: bool) -> None:
+    """Builds each distinct dataset once (build itself resumes and skips finished shards).
+
+    Raw datasets come first; recaptioned ones (`recaptioned=True`) after the raw runs have trained, because
+    their CLIP filter scores with a raw model (`recaption.scorer_checkpoint`, usually a raw run's last.pt).
+    """
+    for key, cfg in datasets.items():
+        if key.endswith("-recap") != recaptioned:
+            continue
+        raw_key = key.removesuffix("-recap")
+        raw_cfg = cfg.model_copy(deep=True)
+        raw_cfg.output.dir = spec.output / "datasets" / raw_key
+        raw_cfg.train.data = dataset_dir(spec, raw_key)
+        run_build(raw_cfg)
+        if recaptioned:
+            recap_cfg = raw_cfg.model_copy(deep=True)
+            recap_cfg.output.dir = spec.output / "datasets" / key
+            run_recaption(dataset_dir(spec, raw_key), dataset_dir(spec, key), recap_cfg)
+
+
+def run_one(spec_path: str, variant: str, seed: int, extra: tuple[str, ...], threads: int | None) -> str:
+    """Trains and evaluates one cell (a separate process under --jobs); returns its metrics path."""
+    spec = load_experiment(Path(spec_path))
+    thread_override = [f"train.threads={threads}"] if threads else []
+    cfg = run_config(spec, variant, seed, [*extra, *thread_override])
+    write_config(cfg.output.dir, config_to_dict(cfg))
+    run_training(cfg, resume=True)
+    return str(run_eval(cfg))
+
+
+def run_experiment(path: Path, jobs: int = 1) -> Path:
+    """Runs the grid in `path` (resuming finished cells), writes results.{md,csv,json} and the report."""
+    spec = load_experiment(path)
+    runs, datasets = plan_grid(spec)
+    spec.output.mkdir(parents=True, exist_ok=True)
+    write_run_info(spec.output, spec.model_dump(mode="json"), spec.seeds[0], "experiment")
+    bar = progress(total=len(runs), desc=f"experiment {spec.name}", unit="run")
+    for recaptioned in (False, True):
+        build_datasets(spec, datasets, recaptioned)
+        phase = [r for r in runs if r.dataset_key.endswith("-recap") == recaptioned]
+        run_cells(path, spec, phase, jobs, bar)
+    bar.close()
+    return write_results(spec, runs)
+
+
+def run_cells(path: Path, spec: ExperimentSpec, runs: list[PlannedRun], jobs: int, bar: Any) -> None:
+    """Trains + evaluates the cells not finished yet (finished = eval/metrics.json exists); a cell equal to a
+    finished run of a sibling grid is copied from it instead (see `experiment.twins`)."""
+    done = [r for r in runs if (r.run_dir / "eval" / "metrics.json").exists()]
+    bar.update(len(done))
+    todo = [r for r in runs if r not in done]
+    if spec.share_runs:
+        todo = copy_twins(spec, todo, bar)
+    if jobs > 1:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(run_one, str(path), r.variant, r.seed, r.overrides, threads) for r in todo]
+            for future in futures:
+                future.result()
+                bar.update(1)
+        return
+    for r in todo:
+        run_one(str(path), r.variant, r.seed, r.overrides, None)
+        bar.update(1)
+
+
+def copy_twins(spec: ExperimentSpec, todo: list[PlannedRun], bar: Any) -> list[PlannedRun]:
+    """Copies every cell that has a finished twin under the grid's parent folder; returns the rest."""
+    index = finished_runs(spec.output.parent)
+    left = []
+    for r in todo:
+        cfg = run_config(spec, r.variant, r.seed, list(r.overrides))
+        twin = index.get(run_fingerprint(cfg))
+        if twin is None:
+            left.append(r)
+            continue
+        copy_finished_run(twin, cfg)
+        bar.update(1)
+    return left
+
+
+def collect_metrics(runs: list[PlannedRun]) -> dict[str, dict[int, dict[str, float]]]:
+    """variant -> seed -> every number of the run's eval/metrics.json, flat as `<task>/<metric>`."""
+    table: dict[str, dict[int, dict[str, float]]] = {}
+    for r in runs:
+        table.setdefault(r.variant, {})[r.seed] = run_numbers(read_json(r.run_dir / "eval" / "metrics.json"))
+    return table
+
+
+def headline_names(runs: list[PlannedRun]) -> list[str]:
+    """The default table rows: the first run's headline metrics."""
+    return list(read_json(runs[0].run_dir / "eval" / "metrics.json").get("headline", {}))
+
+
+def write_results(spec: ExperimentSpec, runs: list[PlannedRun]) -> Path:
+    """Writes results.md/.csv/.json and the HTML report (plots + per-run tables) into the output folder."""
+    return write_experiment_results(
+        spec.output,
+        spec.name,
+        spec.seeds,
+        collect_metrics(runs),
+        spec.metrics or headline_names(runs),
+        list(spec.variants),
+        [r.run_dir for r in runs],
+    )

@@ -1,0 +1,128 @@
+"""Grid spec and planning: the experiment YAML, validated, and every (variant, seed) cell it names.
+
+Pure bookkeeping (no training): which config each cell runs with, which dataset it trains on (cells whose
+build config is equal share one, keyed by `dataset_key`) and where its run folder lives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from synthmphn.config import RunConfig, load_config, stage_identity
+
+
+class VariantSpec(BaseModel):
+    """One variant: overrides applied on top of the base, and whether its dataset is recaptioned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    overrides: list[str] = Field(default_factory=list)
+    recaption: bool = False
+
+
+class ExperimentSpec(BaseModel):
+    """The experiment YAML, validated (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    base: Path | None = None
+    output: Path
+    overrides: list[str] = Field(default_factory=list)
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    data_seed: int | None = 0
+    metrics: list[str] | None = None
+    share_runs: bool = True
+    variants: dict[str, VariantSpec]
+
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _lists_are_overrides(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"overrides": v} if isinstance(v, list) or v is None else v for k, v in value.items()}
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _not_empty(cls, value: dict[str, VariantSpec]) -> dict[str, VariantSpec]:
+        if not value:
+            raise ValueError("an experiment needs at least one variant")
+        return value
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One (variant, seed) cell of the grid and where its dataset comes from."""
+
+    variant: str
+    seed: int
+    run_dir: Path
+    dataset_key: str
+    overrides: tuple[str, ...]
+
+
+def load_experiment(path: Path) -> ExperimentSpec:
+    """Reads and validates an experiment YAML; `base` resolves relative to the YAML's folder, `output` to the cwd."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: experiment file not found") from None
+    try:
+        spec = ExperimentSpec.model_validate(raw)
+    except Exception as err:
+        raise ValueError(f"{path}: {err}") from None
+    folder = Path(path).parent
+    base = spec.base if spec.base is None or spec.base.is_absolute() else folder / spec.base
+    return spec.model_copy(update={"base": base})
+
+
+def run_config(spec: ExperimentSpec, variant: str, seed: int, extra: list[str] | None = None) -> RunConfig:
+    """The RunConfig of one cell: base YAML + shared overrides + variant overrides + seed."""
+    overrides = [*spec.overrides, *spec.variants[variant].overrides, f"seed={seed}", *(extra or [])]
+    return load_config(spec.base, overrides)
+
+
+def dataset_key(cfg: RunConfig, recaption: bool) -> str:
+    """A short hash of the config's build identity (plus its recaption identity and scorer checkpoint path
+    when the dataset is recaptioned): runs with equal keys share one dataset.
+
+    Fields that do not change the shards (e.g. `images.workers`) are not part of the identity, so variants
+    differing only in them share a dataset. The scorer checkpoint is a location the recaption identity skips
+    (its resume hashes the file); at plan time the file may not exist yet, so its path stands for the model.
+    """
+    identity = stage_identity(cfg, "build")
+    if recaption:
+        identity |= stage_identity(cfg, "recaption")
+        scorer = cfg.recaption.scorer_checkpoint
+        identity["recaption.scorer_checkpoint"] = None if scorer is None else str(scorer)
+    text = json.dumps(identity, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def plan_grid(spec: ExperimentSpec) -> tuple[list[PlannedRun], dict[str, RunConfig]]:
+    """Every (variant, seed) run and the build config of each distinct dataset, keyed by dataset hash."""
+    runs: list[PlannedRun] = []
+    datasets: dict[str, RunConfig] = {}
+    for variant, vspec in spec.variants.items():
+        for seed in spec.seeds:
+            data_seed = seed if spec.data_seed is None else spec.data_seed
+            build_cfg = run_config(spec, variant, data_seed)
+            key = dataset_key(build_cfg, vspec.recaption) + ("-recap" if vspec.recaption else "")
+            datasets.setdefault(key, build_cfg)
+            data_dir = dataset_dir(spec, key)
+            run_dir = spec.output / variant / f"seed{seed}"
+            extra = (f"output.dir={run_dir}", f"train.data={data_dir}")
+            runs.append(PlannedRun(variant, seed, run_dir, key, (*extra,)))
+    return runs, datasets
+
+
+def dataset_dir(spec: ExperimentSpec, key: str) -> Path:
+    """Where the shared dataset with this key lives."""
+    return spec.output / "datasets" / key / "dataset"

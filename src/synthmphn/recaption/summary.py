@@ -1,0 +1,108 @@
+"""`recaption_summary.json` (step 6 of `recaption.pipeline`): replacements, scores, captioner quality.
+
+With the `misaligned` ground truth on the groups it also reports the filter's precision / recall.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from synthmphn.config import RunConfig
+from synthmphn.data.manifest import Manifest
+from synthmphn.data.shards import read_shard
+from synthmphn.io import atomic_write_json, read_json
+from synthmphn.recaption.base import Captioner
+from synthmphn.recaption.metrics import caption_metrics, filter_quality
+from synthmphn.recaption.shards import decode_image
+
+
+def build_summary(
+    cfg: RunConfig,
+    src: Path,
+    selection: str,
+    per_shard: dict[str, list[dict[str, Any]]],
+    state: Path,
+    captioner: Captioner,
+    source: Manifest,
+) -> dict[str, Any]:
+    """The numbers of a recaption run (`pipeline`'s docstring, step 6); `state` is OUT's recaption folder."""
+    rows = [row for shard_rows in per_shard.values() for row in shard_rows]
+    decided = [row["decision"] for row in rows if row["decision"] is not None]
+    replaced = [d["replaced"] for d in decided]
+    summary: dict[str, Any] = {
+        "source": str(src),
+        "captioner": cfg.recaption.captioner,
+        "alpha": cfg.recaption.alpha,
+        "seed": cfg.seed,
+        "clean_selection": selection,
+        "train_groups": len(rows),
+        "clean_groups": len(rows) - len(decided),
+        "candidates": len(decided),
+        "replaced": sum(replaced),
+        "replaced_share": sum(replaced) / len(decided) if decided else None,
+        "new_equals_old": sum(d["new"] == d["old"] for d in decided),
+        "mean_old_score": _mean([d["old_score"] for d in decided]),
+        "mean_new_score": _mean([d["new_score"] for d in decided]),
+        "per_shard": {path: _shard_counts(shard_rows) for path, shard_rows in per_shard.items()},
+        "captioner_fit": _read_optional(state / "captioner" / "fit.json"),
+        "captioner_heldout": evaluate_captioner(captioner, source, cfg, state / "captioner_eval.json"),
+    }
+    truth = [row for row in rows if row["decision"] is not None]
+    if truth and any(row["misaligned"] for row in truth):
+        summary["misaligned"] = filter_quality(
+            [row["decision"]["replaced"] for row in truth], [bool(row["misaligned"]) for row in truth]
+        )
+    return summary
+
+
+def _shard_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """groups / candidates / replaced of one shard."""
+    decided = [row["decision"] for row in rows if row["decision"] is not None]
+    return {"groups": len(rows), "candidates": len(decided), "replaced": sum(d["replaced"] for d in decided)}
+
+
+def _mean(values: list[float]) -> float | None:
+    """The mean, or None for no values."""
+    return sum(values) / len(values) if values else None
+
+
+def _read_optional(path: Path) -> Any:
+    """JSON content of `path`, or None when it does not exist."""
+    return read_json(path) if path.exists() else None
+
+
+def evaluate_captioner(
+    captioner: Captioner, source: Manifest, cfg: RunConfig, cache: Path
+) -> dict[str, Any] | None:
+    """Exact match and subject accuracy of the captioner on the base images of the first heldout groups.
+
+    The heldout split has unseen captions drawn by the training styles, so it measures how the captioner
+    generalises. The result is cached in `cache` (a resumed run does not caption again).
+    """
+    n = cfg.recaption.eval_groups
+    entries = source.entries("heldout")
+    if n == 0 or not entries:
+        return None
+    if cache.exists() and read_json(cache).get("groups_asked") == n:
+        return read_json(cache)
+    groups = 0
+    images, references, subjects = [], [], []
+    for entry in entries:
+        for group, data in read_shard(source.shard_path(entry)):
+            if groups >= n or group.spec is None:
+                break
+            groups += 1
+            for record in group.images:
+                images.append(decode_image(data[record.key]))
+                references.append(group.caption)
+                subjects.append(group.spec.subject)
+    if not images:
+        return None
+    result = {
+        **caption_metrics(captioner.caption(images), references, subjects),
+        "groups": groups,
+        "groups_asked": n,
+    }
+    atomic_write_json(cache, result)
+    return result
