@@ -64,6 +64,7 @@ def test_list_models_describes_each_tiny_config_from_its_json() -> None:
     )
     assert listed["synth-tiny-cnn"].startswith("ResNet (blocks 1-1-1-1, width 16) on 64 px;")
     assert listed["synth-tiny-sigmoid"].endswith("; sigmoid logits (bias -10)")
+    assert listed["synth-tiny-convnext-32"].startswith("timm test_convnext (avg pool) on 32 px;")
 
 
 def test_list_without_a_family_prints_all_of_them_in_pipeline_order() -> None:

@@ -2,7 +2,8 @@
 
 synthmphn build    CONFIG [key.sub=value ...]   captions -> images -> shards
 synthmphn train    CONFIG [overrides] [--resume]
-synthmphn eval     RUN [overrides]               metrics JSON + plots in RUN/eval
+synthmphn eval     RUN_OR_CHECKPOINT [overrides] [--out DIR]  metrics JSON + plots (RUN/eval by default)
+synthmphn export   RUN_OR_DATASET --out DIR      open_clip pair shards + a local-dir: model folder
 synthmphn report   RUN [RUN ...] [--out FILE]    one HTML file + markdown table
 synthmphn pipeline CONFIG [overrides]           build -> train -> eval -> report
 synthmphn simulate [CONFIG] [overrides]          the theory paper's simulation
@@ -35,16 +36,6 @@ def _load(config: Path | None, overrides: list[str] | None) -> RunConfig:
     except ConfigError as err:
         typer.secho(f"config error:\n{err}", fg="red", err=True)
         raise typer.Exit(2) from None
-
-
-def _run_config_of(run_dir: Path, overrides: list[str] | None) -> RunConfig:
-    """The resolved config a run was made with (RUN/config.yaml), plus overrides."""
-    path = run_dir / "config.yaml"
-    if not path.exists():
-        typer.secho(f"{run_dir}: not a run folder (no config.yaml)", fg="red", err=True)
-        raise typer.Exit(2)
-    cfg = _load(path, [*(overrides or []), f"output.dir={run_dir}"])
-    return cfg
 
 
 def _fail(err: Exception) -> None:
@@ -84,18 +75,61 @@ def train(
 
 @app.command("eval")
 def evaluate(
-    run: Annotated[Path, typer.Argument(help="Run folder (output.dir of a trained run).")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="Run folder, checkpoint file (ours or open_clip_train's), local-dir:FOLDER or model name."
+        ),
+    ],
     overrides: OverridesArg = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for metrics.json (default: see docs).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Dataset folder to evaluate on (train.data).")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Let an evaluation with overrides replace RUN/eval.")
+    ] = False,
 ) -> None:
-    """Evaluate a trained run: zero-shot (real digits), retrieval, compositional, probe, diagnostics."""
+    """Evaluate a model: zero-shot (real digits), retrieval, compositional, probe, diagnostics."""
     from synthmphn.eval.runner import run_eval
+    from synthmphn.eval.target import eval_config
 
-    cfg = _run_config_of(run, overrides)
     try:
-        out = run_eval(cfg)
+        cfg = eval_config(target, overrides, out=out, data=data, overwrite=overwrite)
+    except ConfigError as err:
+        typer.secho(f"config error:\n{err}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        _fail(err)
+    try:
+        path = run_eval(cfg)
     except (ValueError, FileNotFoundError, KeyError) as err:
         _fail(err)
-    typer.echo(f"metrics: {out}")
+    typer.echo(f"metrics: {path}")
+
+
+@app.command()
+def export(
+    source: Annotated[
+        Path, typer.Argument(help="Run folder (its dataset + last checkpoint) or dataset folder.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder to write pairs/ and model/ into.")],
+    split: Annotated[str, typer.Option(help="Dataset split to export as pairs.")] = "train",
+    negatives: Annotated[bool, typer.Option(help="Negative images too, each with its own caption.")] = True,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Checkpoint to export (default RUN's last).")
+    ] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Architecture to export untrained, or of a checkpoint naming none.")
+    ] = None,
+) -> None:
+    """Write open_clip pair shards (one sample per image, with sizes.json) and a `local-dir:` model folder."""
+    from synthmphn.export import run_export
+
+    try:
+        written = run_export(source, out, split, negatives, checkpoint, model_name)
+    except (ValueError, FileNotFoundError, KeyError, OSError) as err:
+        _fail(err)
+    for line in written:
+        typer.echo(line)
 
 
 @app.command()

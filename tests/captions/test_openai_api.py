@@ -82,10 +82,16 @@ def server() -> Iterator[FakeServer]:
 
 
 def make_backend(server: FakeServer, **overrides) -> OpenAIBackend:
-    settings = {"base_url": server.url, "model": "canned", "concurrency": 3, "negatives_per_caption": 2}
+    settings = {
+        "base_url": server.url,
+        "model": "canned",
+        "concurrency": 3,
+        "negatives_per_caption": 2,
+    }
     config = CaptionsConfig(backend="openai", **{**settings, **overrides})
     backend = OpenAIBackend(config)
     backend.backoff_s = 0.01
+    backend.negative_source = "llm"  # every negative over HTTP (the request counts below)
     return backend
 
 
@@ -138,6 +144,7 @@ def test_unreachable_server_is_retried_then_named(monkeypatch):
     config = CaptionsConfig(backend="openai", base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2)
     backend = OpenAIBackend(config)
     backend.backoff_s = 0.01
+    backend.negative_source = "llm"  # every negative over HTTP (the request counts below)
     with pytest.raises(RuntimeError, match=r"127\.0\.0\.1:9/v1/chat/completions"):
         backend.generate(1, seed=0)
 

@@ -89,7 +89,7 @@ def test_prompt_uses_chat_template_when_present(tiny_model):
     if kind == "chat":
         assert text == "<user> hi\n<assistant> " and prefix == ""
     else:
-        assert text.endswith('{"caption": "') and prefix == '{"caption": "'
+        assert text.endswith("Caption: ") and prefix == "Caption: "
 
 
 def test_real_generation_runs_counts_and_is_deterministic(tiny_model):
@@ -126,3 +126,17 @@ def test_real_generation_runs_counts_and_is_deterministic(tiny_model):
     accepted = len(first.drafts) + sum(len(d.negatives) for d in first.drafts)
     assert failed + accepted == counts[0]["requests"]
     assert len(first.drafts) + first.rejections[GROUP_DROPPED] == 3
+
+
+def test_gguf_without_accelerate_names_the_install_line(tmp_path, monkeypatch):
+    import importlib.util
+
+    from synthmphn.captions.transformers_lm import require_gguf_support
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "accelerate" else real(name)
+    )
+    gguf = tmp_path / "m.gguf"
+    with pytest.raises(RuntimeError, match=r"m\.gguf \(GGUF\) needs accelerate: pip install -e '\.\[llm\]'"):
+        require_gguf_support(gguf)

@@ -131,3 +131,39 @@ def test_too_many_images_per_caption_is_a_clear_error(store: GroupStore) -> None
     check_images_per_caption(store.groups, 3, negatives=True)
     with pytest.raises(ValueError, match=r"train.images_per_caption=4 .* only 3 image"):
         check_images_per_caption(store.groups, 4, negatives=True)
+
+
+class CountingStore:
+    """Wraps a store and counts `image` calls (decodes)."""
+
+    def __init__(self, store: GroupStore) -> None:
+        self.inner, self.decodes = store, 0
+
+    def image(self, i: int, key: str) -> Image.Image:
+        self.decodes += 1
+        return self.inner.image(i, key)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_each_image_is_decoded_once_and_batches_do_not_change(store: GroupStore) -> None:
+    sampler = GroupBatchSampler(store.groups, 6, ScheduleConfig(name="constant", p_max=0.34), 8, seed=1)
+    counting = CountingStore(store)
+    cached = CaptionDataset(counting, 3, AUGMENT, seed=1)  # type: ignore[arg-type]
+    uncached = CaptionDataset(store, 3, AUGMENT, seed=1, cache_bytes=0)
+    slots = [slot for step in range(8) for slot in sampler.batch_at(step)]
+    for slot in slots:
+        a, b = cached[slot], uncached[slot]
+        assert torch.equal(a.images, b.images) and a.text == b.text
+    distinct = {(s.group, r.key) for s in slots for r in store.caption_images(s.group, s.neg)}
+    assert counting.decodes == len(distinct) < 3 * len(slots)  # every caption shows all 3 of its images
+
+
+def test_the_decode_cache_stops_at_its_byte_budget(store: GroupStore) -> None:
+    counting = CountingStore(store)
+    dataset = CaptionDataset(counting, 1, AUGMENT, seed=1, cache_bytes=2 * 12 * 12 * 3)  # two 12 px images
+    for _ in range(2):
+        for key in ("base.0.png", "base.1.png", "base.2.png"):
+            dataset.decoded(0, key)
+    assert counting.decodes == 3 + 1  # the third image did not fit, so it is decoded again

@@ -16,7 +16,9 @@ from typing import Any
 
 from synthmphn.build.plan import CAPTIONS_DIR, SPLIT_PREFIXES, BuildError, split_sizes
 from synthmphn.captions import class_table, create_caption_backend
+from synthmphn.captions.llm import LLMBackend
 from synthmphn.captions.misalign import apply_misalignment
+from synthmphn.captions.unseen import SEEN_IN_TRAIN, generate_unseen
 from synthmphn.config import RunConfig
 from synthmphn.data.records import CaptionDraft
 from synthmphn.data.shards import check_group_id
@@ -40,21 +42,21 @@ def generate_captions(cfg: RunConfig) -> Captions:
     for split, n in split_sizes(cfg).items():
         if n == 0 or (split == "heldout_style" and cfg.images.heldout_style is None):
             continue
-        # Oversample held-out splits a little so dropping captions seen in train still leaves n.
-        wanted = n if split == "train" else n + n // 4 + 8
-        out = backend.generate(wanted, derive_seed(cfg.seed, "captions", split), prefix=SPLIT_PREFIXES[split])
-        result.rejections.update(out.rejections)
-        drafts = list(out.drafts)
+        seed = derive_seed(cfg.seed, "captions", split)
         if split == "train":
+            out = backend.generate(n, seed, prefix=SPLIT_PREFIXES[split])
             drafts = apply_misalignment(
-                drafts, cfg.captions, cfg.seed
-            )  # no-op unless captions.misalign_p > 0
+                list(out.drafts), cfg.captions, cfg.seed
+            )  # no-op unless misalign_p > 0
             train_texts = {d.caption for d in drafts}
-        else:
-            unseen = [d for d in drafts if d.caption not in train_texts]
-            if len(unseen) < len(drafts):
-                result.rejections[f"{split}: caption also in train"] += min(len(drafts) - len(unseen), n)
-            drafts = unseen
+        else:  # held-out: only captions train never saw; an LLM is asked for n, not n + n//4 + 8
+            oversample = not isinstance(backend, LLMBackend)
+            out = generate_unseen(backend, n, seed, SPLIT_PREFIXES[split], train_texts, oversample)
+            drafts = list(out.drafts)
+            seen = out.rejections.pop(SEEN_IN_TRAIN, 0)
+            if seen:
+                result.rejections[f"{split}: caption also in train"] += min(seen, n)
+        result.rejections.update(out.rejections)
         result.drafts[split] = drafts[:n]
     return result
 

@@ -45,7 +45,8 @@ def check_engine(images: ImagesConfig) -> None:
     """Fails early when `images.engine: ray` is asked for but Ray is not installed."""
     if images.engine == "ray" and importlib.util.find_spec("ray") is None:
         raise BuildError(
-            "images.engine=ray needs Ray: pip install 'synthmphn[ray]' (or set images.engine=local)"
+            "images.engine=ray needs Ray: pip install -e '.[ray]' in the synthmphn checkout "
+            "(or set images.engine=local)"
         )
 
 
@@ -108,6 +109,6 @@ def build_lock(dataset_dir: Path) -> Iterator[None]:
 
 def remove_stale_temp_files(dataset_dir: Path) -> None:
     """Deletes temp files a killed build left behind (atomic writes that never got renamed)."""
-    for pattern in (".*.tar.*.tmp", ".manifest.jsonl.*.tmp", f"{CAPTIONS_DIR}/.*.tmp"):
+    for pattern in (".*.tar.*.tmp", ".manifest.jsonl.*.tmp", ".sizes.json.*.tmp", f"{CAPTIONS_DIR}/.*.tmp"):
         for path in dataset_dir.glob(pattern):
             path.unlink(missing_ok=True)

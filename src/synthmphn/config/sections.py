@@ -198,7 +198,11 @@ class UserDatasetConfig(StrictModel):
 
 class EvalConfig(StrictModel):
     tasks: list[str] = ["zeroshot", "retrieval", "compositional", "linear_probe", "diagnostics", "generators"]
-    checkpoint: str = "last"
+    checkpoint: str = "last"  # "last", a checkpoint path, or "none" (evaluate `model_name` as it loads)
+    # The architecture of a checkpoint that records none (open_clip_train's epoch_N.pt): open_clip name or
+    # local-dir:PATH. A run's own checkpoints record theirs, so it never changes a run's output (EXECUTION).
+    model_name: str | None = Field(None, json_schema_extra=EXECUTION)
+    out: Path | None = Field(None, json_schema_extra=LOCATION)  # where metrics go (default <output.dir>/eval)
     datasets: list[UserDatasetConfig] = []
     sugarcrepe: list[Path] = []  # SugarCrepe-format JSON files
     sugarcrepe_images: Path | None = None
@@ -291,4 +295,5 @@ class RunConfig(StrictModel):
 
     @property
     def eval_dir(self) -> Path:
-        return self.output.dir / "eval"
+        """Where `eval` writes metrics and plots: `eval.out`, else <output.dir>/eval."""
+        return self.eval.out if self.eval.out is not None else self.output.dir / "eval"

@@ -3,6 +3,10 @@
 The manifest is the dataset's table of contents: readers find shards through it, and `build` resumes by
 skipping shards it lists whose file still has the listed sha256. It is rewritten atomically after each
 shard, with lines in a fixed order (split, then index), so a finished build's manifest is deterministic.
+
+Next to it, `sizes.json` maps each shard's file name to its sample count (one sample per group), the file
+open_clip's trainer reads to size an epoch, so `--train-data 'dataset/train-{000000..000003}.tar'` needs
+no `--train-num-samples`. It is rewritten with the manifest, from the manifest.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthmphn.data.shards import file_sha256
-from synthmphn.io import atomic_write_text
+from synthmphn.io import atomic_write_json, atomic_write_text
 
 MANIFEST_NAME = "manifest.jsonl"
+SIZES_NAME = "sizes.json"
 SPLITS = ("train", "heldout", "heldout_style")
 
 
@@ -85,9 +90,17 @@ class Manifest:
         return manifest
 
     def save(self) -> None:
-        """Writes the manifest atomically, one JSON line per shard, ordered by split then index."""
+        """Writes the manifest atomically, one JSON line per shard, ordered by split then index.
+
+        Also writes `sizes.json` ({shard file name: n_groups}), open_clip's per-shard sample counts.
+        """
         lines = [entry.model_dump_json() + "\n" for entry in self.entries()]
         atomic_write_text(self.path, "".join(lines))
+        atomic_write_json(self.dataset_dir / SIZES_NAME, self.sizes())
+
+    def sizes(self) -> dict[str, int]:
+        """{shard file name: samples in it}: open_clip counts a group shard's samples as its groups."""
+        return {Path(entry.path).name: entry.n_groups for entry in self.entries()}
 
     def add(self, entry: ShardEntry) -> None:
         """Adds a shard, replacing any entry for the same (split, index)."""

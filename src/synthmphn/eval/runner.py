@@ -5,7 +5,9 @@
     tasks     {task: {metrics, tables, plots (file names next to metrics.json), errors, seconds}}
               or {task: {error, seconds}} when the whole task failed
     errors    {task: [messages]} for everything that failed (also printed to stderr)
-    checkpoint, dataset_dir
+    checkpoint, model, dataset_dir
+The zero-shot and retrieval numbers are also written in CLIP_benchmark's layout, one JSON file per
+(dataset, task) in `clip_benchmark/` (see eval/clip_benchmark.py).
 A failing task (or one failing source inside a task) is recorded and the others still run, so a broken
 user dataset never hides the real-digit results. Plots and provenance (config.yaml, run_info.json) are
 written next to metrics.json.
@@ -20,10 +22,12 @@ from typing import Any
 
 from synthmphn.config import RunConfig, config_to_dict
 from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult
+from synthmphn.eval.clip_benchmark import write_clip_benchmark_results
 from synthmphn.eval.features import CachedEncoder
 from synthmphn.io import atomic_write_json
 from synthmphn.models.checkpoint import model_from_checkpoint
 from synthmphn.models.encoder import ClipEncoder
+from synthmphn.models.factory import create_clip
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 
@@ -60,8 +64,15 @@ def headline_metrics(tasks: dict[str, dict[str, Any]], user_sets: list[str]) -> 
     return {key: flat[key] for key in keys if key in flat}
 
 
-def checkpoint_path(cfg: RunConfig) -> Path:
-    """`eval.checkpoint`: "last" -> RUN/train/checkpoints/last.pt; otherwise a path (relative to cwd or RUN)."""
+def checkpoint_path(cfg: RunConfig) -> Path | None:
+    """`eval.checkpoint`: "last" -> RUN/train/checkpoints/last.pt; "none" -> None (`eval.model_name` as it
+    loads, e.g. a `local-dir:` folder with its weights); otherwise a path (relative to cwd or RUN)."""
+    if cfg.eval.checkpoint == "none":
+        if cfg.eval.model_name is None:
+            raise ValueError(
+                "eval.checkpoint=none evaluates eval.model_name as it loads; set eval.model_name"
+            )
+        return None
     if cfg.eval.checkpoint == "last":
         path = cfg.train_dir / "checkpoints" / "last.pt"
     else:
@@ -75,9 +86,14 @@ def checkpoint_path(cfg: RunConfig) -> Path:
     return path
 
 
-def load_encoder(cfg: RunConfig, checkpoint: Path) -> Encoder:
-    """The trained model in `checkpoint` wrapped as an eval encoder (device, batch size from `eval`)."""
-    parts = model_from_checkpoint(checkpoint, device=cfg.eval.device)
+def load_encoder(cfg: RunConfig, checkpoint: Path | None) -> Encoder:
+    """The model in `checkpoint` (ours or any open_clip one; architecture `eval.model_name` when the file
+    records none), or `eval.model_name` as open_clip loads it when `checkpoint` is None, as an encoder."""
+    if checkpoint is None:
+        assert cfg.eval.model_name is not None  # checkpoint_path checked it
+        parts = create_clip(cfg.eval.model_name, device=cfg.eval.device, augment=False)
+    else:
+        parts = model_from_checkpoint(checkpoint, device=cfg.eval.device, model_name=cfg.eval.model_name)
     return ClipEncoder(parts, device=cfg.eval.device, batch_size=cfg.eval.batch_size)
 
 
@@ -127,6 +143,7 @@ def run_eval(cfg: RunConfig, encoder: Encoder | None = None) -> Path:
     if encoder is None:
         checkpoint = checkpoint_path(cfg)
         encoder = load_encoder(cfg, checkpoint)
+    model_name = getattr(getattr(encoder, "parts", None), "name", None)
     encoder = CachedEncoder(encoder)  # tasks share images (real digits, held-out splits): encode each once
     out_dir = cfg.eval_dir
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -141,10 +158,12 @@ def run_eval(cfg: RunConfig, encoder: Encoder | None = None) -> Path:
         "tasks": tasks,
         "errors": errors,
         "checkpoint": str(checkpoint) if checkpoint else None,
+        "model": model_name,
         "dataset_dir": str(cfg.dataset_dir),
     }
     path = out_dir / "metrics.json"
     atomic_write_json(path, metrics)
+    write_clip_benchmark_results(out_dir, tasks, model_name or "unknown", str(checkpoint or "none"))
     write_run_info(out_dir, config_to_dict(cfg), cfg.seed, "eval")
     for name, messages in errors.items():
         for message in messages:

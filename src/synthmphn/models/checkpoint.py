@@ -115,8 +115,11 @@ def model_from_checkpoint(
     checkpoint = load_checkpoint(path)
     name = model_name or checkpoint["synthmphn"].get("model_name")
     if not name:
-        raise ValueError(f"{path}: the checkpoint records no model name; pass model_name=")
-    parts = create_clip(name, device="cpu", augment=augment)
+        raise ValueError(
+            f"{path}: the checkpoint records no model name (open_clip_train's epoch_N.pt does not); "
+            "pass eval.model_name=NAME, e.g. synth-tiny-vit or local-dir:FOLDER written by `synthmphn export`"
+        )
+    parts = create_clip(name, device="cpu", augment=augment, weights_follow=True)
     state_dict = checkpoint["state_dict"]
     if next(iter(state_dict), "").startswith("module."):
         state_dict = {key.removeprefix("module."): value for key, value in state_dict.items()}

@@ -51,7 +51,7 @@ from synthmphn.losses import create_loss
 from synthmphn.losses.base import ContrastiveBatch, ContrastiveLoss
 from synthmphn.losses.distributed import gather_batch
 from synthmphn.models.checkpoint import unwrap_model
-from synthmphn.models.factory import create_clip
+from synthmphn.models.factory import attention_backend, create_clip, to_channels_last
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 from synthmphn.train.checkpoints import (
@@ -61,7 +61,7 @@ from synthmphn.train.checkpoints import (
     restore_training_state,
     save_training_checkpoint,
 )
-from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed
+from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed, sync_batchnorm
 from synthmphn.train.hardness import HardnessCurriculum
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer, lr_at, set_lr
@@ -125,12 +125,13 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
     # ---------------------------------------------------------------- model, loss, optimiser
     torch.manual_seed(cfg.seed)
     parts = create_clip(tc.model.name, tc.model.pretrained, device=dist.device, augment=tc.augment)
-    model = parts.model
+    model = to_channels_last(parts.model)
     loss_fn = loss_fn.to(dist.device)
     optimizer = create_optimizer(model, tc.lr, tc.weight_decay)
     scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")
     if checkpoint is not None:
         restore_training_state(checkpoint, model, optimizer, scaler, sampler)
+    model = sync_batchnorm(model, dist, tc.batch_size)
     if dist.distributed:
         model = DistributedDataParallel(
             model, device_ids=[dist.local_rank] if "cuda" in dist.device else None
@@ -309,7 +310,7 @@ def compute_losses(
         dtype=AUTOCAST_DTYPES.get(precision, torch.bfloat16),
         enabled=precision in AUTOCAST_DTYPES,
     )
-    with autocast:
+    with autocast, attention_backend(device):
         outputs = model(
             batch.images.to(device, non_blocking=True), batch.tokens.to(device, non_blocking=True)
         )

@@ -1,0 +1,109 @@
+"""The fast training step (fused AdamW, math SDPA on CPU, channels_last ResNet) computes the plain step's values.
+
+Reference = the step before the speed-ups: torch's for-loop AdamW, torch's default SDPA kernel (flash on CPU)
+and NCHW weights. Both run one real batch of the tiny dataset through synth-tiny-cnn-32 under bf16 autocast.
+"""
+
+from __future__ import annotations
+
+import copy
+from contextlib import nullcontext
+from pathlib import Path
+
+import open_clip
+import pytest
+import torch
+
+from synthmphn.config import ScheduleConfig
+from synthmphn.data.batches import CaptionDataset, SlotCollate, TrainBatch
+from synthmphn.data.sampler import GroupBatchSampler
+from synthmphn.data.store import GroupStore
+from synthmphn.losses import create_loss
+from synthmphn.models import create_clip
+from synthmphn.models.checkpoint import save_checkpoint
+from synthmphn.models.factory import to_channels_last
+from synthmphn.train import loop
+from synthmphn.train.optim import create_optimizer
+
+MODEL = "synth-tiny-cnn-32"
+
+
+@pytest.fixture(scope="module")
+def parts_and_batch(tiny_dataset: Path) -> tuple[open_clip.CLIP, TrainBatch]:
+    torch.manual_seed(0)
+    parts = create_clip(MODEL, augment=False)
+    store = GroupStore(tiny_dataset)
+    sampler = GroupBatchSampler(store.groups, 16, ScheduleConfig(name="constant", p_max=0.5), 1, seed=0)
+    dataset = CaptionDataset(store, 2, parts.preprocess_train, seed=0)
+    batch = SlotCollate(parts.tokenizer)([dataset[s] for s in sampler.batch_at(0)])
+    return parts.model, batch
+
+
+def losses_and_grads(
+    base: torch.nn.Module, batch: TrainBatch, fast: bool, precision: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[float, torch.Tensor]:
+    """The loss and all gradients (concatenated) of one forward/backward, on the fast or the plain path."""
+    model = to_channels_last(copy.deepcopy(base)) if fast else copy.deepcopy(base)
+    if fast:
+        assert model.visual.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    with monkeypatch.context() as patch:
+        if not fast:
+            patch.setattr(loop, "attention_backend", lambda device: nullcontext())
+        loss = loop.compute_losses(model, create_loss("mpclip"), batch, precision)["loss"]
+    loss.backward()
+    grads = torch.cat([p.grad.flatten() for p in model.parameters()])
+    return float(loss.detach()), grads
+
+
+def relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).norm() / b.norm())
+
+
+def test_fast_step_matches_the_plain_step_within_bf16_tolerance(
+    parts_and_batch: tuple[torch.nn.Module, TrainBatch], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fp32: fast = plain up to summation order; bf16: the fast path adds no error beyond bf16's own."""
+    base, batch = parts_and_batch
+    exact_loss, exact = losses_and_grads(base, batch, False, "fp32", monkeypatch)
+    fast32_loss, fast32 = losses_and_grads(base, batch, True, "fp32", monkeypatch)
+    assert fast32_loss == pytest.approx(exact_loss, rel=1e-5)
+    assert relative(fast32, exact) < 1e-2
+    plain_loss, plain = losses_and_grads(base, batch, False, "bf16", monkeypatch)
+    fast_loss, fast = losses_and_grads(base, batch, True, "bf16", monkeypatch)
+    bf16_error = relative(plain, exact)  # what bf16 autocast itself costs (~0.09 here)
+    assert 1e-3 < bf16_error < 0.2
+    assert relative(fast, exact) < 1.25 * bf16_error
+    assert abs(fast_loss - exact_loss) < max(2 * abs(plain_loss - exact_loss), 2e-3 * exact_loss)
+
+
+def test_fused_adamw_takes_the_for_loop_step() -> None:
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.LayerNorm(5), torch.nn.Linear(5, 3))
+    twin = copy.deepcopy(model)
+    fused = create_optimizer(model, 1e-2, 0.1)
+    plain = create_optimizer(twin, 1e-2, 0.1, fused=False)
+    assert fused.param_groups[0]["fused"] and not plain.param_groups[0]["fused"]
+    for step in range(5):
+        x = torch.randn(4, 6, generator=torch.Generator().manual_seed(step))
+        for net, opt in ((model, fused), (twin, plain)):
+            net(x).square().sum().backward()
+            opt.step()
+            opt.zero_grad()
+    for a, b in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    plain.load_state_dict(fused.state_dict())  # the state dicts are interchangeable
+
+
+def test_a_channels_last_checkpoint_loads_into_plain_open_clip(
+    parts_and_batch: tuple[torch.nn.Module, TrainBatch], tmp_path: Path
+) -> None:
+    base, batch = parts_and_batch
+    fast = to_channels_last(copy.deepcopy(base)).eval()
+    path = save_checkpoint(tmp_path / "fast.pt", fast, {"step": 1})
+    plain = open_clip.create_model(MODEL)
+    open_clip.load_checkpoint(plain, str(path))
+    plain.eval()
+    for name, tensor in fast.state_dict().items():
+        assert torch.equal(plain.state_dict()[name], tensor), name
+    with torch.no_grad():
+        torch.testing.assert_close(plain.encode_image(batch.images), fast.encode_image(batch.images))
