@@ -123,13 +123,24 @@ class SplitsConfig(StrictModel):
 # ----------------------------------------------------------------------------- train
 
 
-class ScheduleConfig(StrictModel):
-    """Hard-negative curriculum p(t): fraction of batch slots holding a base+HN pair at progress t."""
+class CurveConfig(StrictModel):
+    """The shape of a training curriculum (data/schedules.py): a registered shape, a warm-up, plateaus."""
 
     name: str = "constant"
-    p_max: float = Field(0.5, ge=0.0, le=0.5)
     warmup: float = Field(0.0, ge=0.0, le=1.0)
     steps: int = Field(4, ge=1)  # number of plateaus for the `step` schedule
+
+
+class ScheduleConfig(CurveConfig):
+    """Hard-negative curriculum p(t): ⌊p(t)·B⌋ base+HN pairs in a batch of B at progress t."""
+
+    p_max: float = Field(0.5, ge=0.0, le=0.5)
+
+
+class HardnessConfig(CurveConfig):
+    """Hardness curriculum β(t) of a hardness-weighted loss (hn-nce): the same shapes as p(t), peak `max`."""
+
+    max: float = Field(0.5, ge=0.0)
 
 
 class ModelConfig(StrictModel):
@@ -147,6 +158,8 @@ class TrainConfig(StrictModel):
     images_per_caption: int = Field(1, ge=1)
     batch_size: int = Field(128, ge=2)
     hn_schedule: ScheduleConfig = ScheduleConfig()
+    # β(t) for a hardness-weighted loss (hn-nce); None = the loss's fixed beta (train.loss_options.beta).
+    hn_beta: HardnessConfig | None = None
     # Length of the run: `epochs` (fractional allowed) when set, else `steps` optimiser steps.
     epochs: float | None = Field(None, gt=0, json_schema_extra=RESUMABLE)
     steps: int | None = Field(1000, ge=1, json_schema_extra=RESUMABLE)
