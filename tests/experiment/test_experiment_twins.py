@@ -84,4 +84,6 @@ def test_shipped_grids_share_the_cells_they_claim_to():
         assert objectives[f"tripletclip/{seed}"] == schedule[f"tripletclip-constant/{seed}"]
         assert objectives[f"mpclip/{seed}"] == schedule[f"mpclip-constant/{seed}"]
         assert objectives[f"mpclip/{seed}"] == msm[f"msm-all/{seed}"]
+        assert objectives[f"hn-nce/{seed}"] == schedule[f"hn-nce-constant/{seed}"]
+        assert objectives[f"hn-nce-beta-linear/{seed}"] == schedule[f"hn-nce-beta-linear/{seed}"]
     assert schedule["tripletclip-linear/0"] not in objectives.values()

@@ -123,16 +123,27 @@ class SplitsConfig(StrictModel):
 # ----------------------------------------------------------------------------- train
 
 
-class ScheduleConfig(StrictModel):
-    """Hard-negative curriculum p(t) at progress t: a batch of B slots holds ⌊p·B⌋ base+HN pairs (2⌊p·B⌋ slots).
+class CurveConfig(StrictModel):
+    """The shape of a training curriculum (data/schedules.py): a registered shape, a warm-up, plateaus."""
+
+    name: str = "constant"
+    warmup: float = Field(0.0, ge=0.0, le=1.0)
+    steps: int = Field(4, ge=1)  # number of plateaus for the `step` schedule
+
+
+class ScheduleConfig(CurveConfig):
+    """Hard-negative curriculum p(t): ⌊p(t)·B⌋ base+HN pairs in a batch of B at progress t (2⌊p·B⌋ slots).
 
     As in the thesis code, p = 0.5 fills the whole batch with pairs (p_max <= 0.5) and p = 0.25 half of it.
     """
 
-    name: str = "constant"
     p_max: float = Field(0.5, ge=0.0, le=0.5)
-    warmup: float = Field(0.0, ge=0.0, le=1.0)
-    steps: int = Field(4, ge=1)  # number of plateaus for the `step` schedule
+
+
+class HardnessConfig(CurveConfig):
+    """Hardness curriculum β(t) of a hardness-weighted loss (hn-nce): the same shapes as p(t), peak `max`."""
+
+    max: float = Field(0.5, ge=0.0)
 
 
 class ModelConfig(StrictModel):
@@ -150,6 +161,8 @@ class TrainConfig(StrictModel):
     images_per_caption: int = Field(1, ge=1)
     batch_size: int = Field(128, ge=2)
     hn_schedule: ScheduleConfig = ScheduleConfig()
+    # β(t) for a hardness-weighted loss (hn-nce); None = the loss's fixed beta (train.loss_options.beta).
+    hn_beta: HardnessConfig | None = None
     # Length of the run: `epochs` (fractional allowed) when set, else `steps` optimiser steps.
     epochs: float | None = Field(None, gt=0, json_schema_extra=RESUMABLE)
     steps: int | None = Field(1000, ge=1, json_schema_extra=RESUMABLE)
@@ -202,6 +215,8 @@ class EvalConfig(StrictModel):
     batch_size: int = Field(256, ge=1)
     tsne_points: int = Field(1000, ge=10)
     device: str = Field("cpu", json_schema_extra=EXECUTION)
+    # judges generators (eval `generators`, `synthmphn analyse`): "embedded" or "<open_clip name>:<pretrained>"
+    reference_model: str = "embedded"
 
 
 # ----------------------------------------------------------------------------- theory / recaption

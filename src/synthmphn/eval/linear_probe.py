@@ -11,7 +11,7 @@ Protocol (fixed seed `EVAL_SEED`, so every run is probed on the same splits):
 Sets without groups (real digits, user datasets) count every image as its own group: a plain stratified
 split. Group splits use scikit-learn's StratifiedGroupKFold (first of 2 folds for the test half, first of 4
 for validation). Classes with fewer than `MIN_PER_CLASS` images are dropped (a stratified split needs a
-few of each). Sets: real digits, the held-out splits, and every `eval.datasets` entry.
+few of each). Sets: those of `zeroshot_sets` (the real sets: digits, MNIST, Fashion-MNIST; the held-out splits; user sets).
 """
 
 from __future__ import annotations

@@ -62,6 +62,7 @@ from synthmphn.train.checkpoints import (
     save_training_checkpoint,
 )
 from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed, sync_batchnorm
+from synthmphn.train.hardness import HardnessCurriculum
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer, lr_at, set_lr
 
@@ -95,6 +96,7 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
     # ---------------------------------------------------------------- data and run length
     store = GroupStore(cfg.dataset_dir, "train")
     loss_fn = create_loss(tc.loss, **tc.loss_options)  # unknown names/options fail here, before any work
+    hardness = HardnessCurriculum(loss_fn, tc)  # so does a train.hn_beta the loss cannot use
     negatives = check_training_data(store.groups, cfg, type(loss_fn))
     fingerprint = dataset_fingerprint(cfg.dataset_dir)
     total = total_steps(tc, GroupBatchSampler.count_captions(store.groups, negatives))
@@ -161,6 +163,7 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
             set_lr(optimizer, lr)
             with meter.waiting():
                 micro_batches = [next(batches) for _ in range(tc.accum_steps)]
+            beta = hardness.at(step / total)  # β(t) at the progress of this step's batches, like p(t)
             metrics = train_step(
                 model,
                 loss_fn,
@@ -179,6 +182,7 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
                     "epoch": sampler.epoch_at(step * tc.accum_steps),
                     "lr": lr,
                     "hn_fraction": hn_fraction_at(tc.hn_schedule, (step - 1) / total),
+                    **beta,
                     **metrics,
                     **meter.read(),
                 }
