@@ -13,6 +13,7 @@ synthmphn simulate [CONFIG] [overrides]          the theory paper's simulation
 synthmphn recaption IN OUT [CONFIG] [overrides]  recaption shards with a captioner + CLIP filter
 synthmphn experiment SPEC [--jobs N]             a grid of runs differing in one factor
 synthmphn list [FAMILY]                          registered parts (losses, styles, ...) with one line each
+synthmphn analyse  DATASET [--reference R]       generators' recognizability vs diversity, transfer ceiling
 """
 
 from __future__ import annotations
@@ -270,6 +271,34 @@ def list_parts(
         typer.echo(format_catalog(describe(family)))
     except ValueError as err:
         _fail(err)
+
+
+@app.command()
+def analyse(
+    dataset: Annotated[Path, typer.Argument(help="Built dataset folder (or a run folder with dataset/).")],
+    reference: Annotated[
+        str,
+        typer.Option(help="'embedded' or an open_clip model '<name>:<pretrained>' (eval.reference_model)."),
+    ] = "embedded",
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: DATASET/analyse).")] = None,
+    budget: Annotated[
+        int, typer.Option(help="Ceiling training images per generator and for the pool.")
+    ] = 1500,
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+) -> None:
+    """Before training: each generator's recognizability vs diversity (fixed reference) and the transfer
+    ceiling (real-set accuracy of a classifier trained on the renders), printed and plotted."""
+    import torch
+
+    from synthmphn.eval.analyse import AnalyseSettings, format_analysis, run_analysis
+    from synthmphn.eval.reference import load_reference
+
+    torch.set_num_threads(threads)
+    try:
+        result = run_analysis(dataset, lambda: load_reference(reference), out, AnalyseSettings(budget=budget))
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        _fail(err)
+    typer.echo(format_analysis(result))
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -18,7 +18,7 @@ from synthmphn.build.plan import CAPTIONS_DIR, SPLIT_PREFIXES, BuildError, split
 from synthmphn.captions import class_table, create_caption_backend
 from synthmphn.captions.llm import LLMBackend
 from synthmphn.captions.misalign import apply_misalignment
-from synthmphn.captions.unseen import SEEN_IN_TRAIN, generate_unseen
+from synthmphn.captions.unseen import SEEN_IN_TRAIN, generate_unseen, train_texts
 from synthmphn.config import RunConfig
 from synthmphn.data.records import CaptionDraft
 from synthmphn.data.shards import check_group_id
@@ -35,27 +35,25 @@ class Captions:
 
 
 def generate_captions(cfg: RunConfig) -> Captions:
-    """Writes every split's captions; held-out splits drop captions that also occur in train (unseen captions)."""
+    """Writes every split's captions: train without duplicate base captions, held-out splits without any
+    text (base or HN) seen in train (`captions.unseen`)."""
     backend = create_caption_backend(cfg.captions)
     result = Captions({})
-    train_texts: set[str] = set()
+    seen: set[str] = set()
+    oversample = not isinstance(backend, LLMBackend)  # an LLM is asked for n, then only the shortfall
     for split, n in split_sizes(cfg).items():
         if n == 0 or (split == "heldout_style" and cfg.images.heldout_style is None):
             continue
         seed = derive_seed(cfg.seed, "captions", split)
-        if split == "train":
-            out = backend.generate(n, seed, prefix=SPLIT_PREFIXES[split])
-            drafts = apply_misalignment(
-                list(out.drafts), cfg.captions, cfg.seed
-            )  # no-op unless misalign_p > 0
-            train_texts = {d.caption for d in drafts}
-        else:  # held-out: only captions train never saw; an LLM is asked for n, not n + n//4 + 8
-            oversample = not isinstance(backend, LLMBackend)
-            out = generate_unseen(backend, n, seed, SPLIT_PREFIXES[split], train_texts, oversample)
-            drafts = list(out.drafts)
-            seen = out.rejections.pop(SEEN_IN_TRAIN, 0)
-            if seen:
-                result.rejections[f"{split}: caption also in train"] += min(seen, n)
+        train = split == "train"
+        out = generate_unseen(backend, n, seed, SPLIT_PREFIXES[split], seen, oversample, distinct=train)
+        drafts = list(out.drafts)
+        if train:
+            drafts = apply_misalignment(drafts, cfg.captions, cfg.seed)  # no-op unless misalign_p > 0
+            seen = train_texts(drafts)
+        n_seen = out.rejections.pop(SEEN_IN_TRAIN, 0)
+        if n_seen:
+            result.rejections[f"{split}: caption also in train"] += min(n_seen, n)
         result.rejections.update(out.rejections)
         result.drafts[split] = drafts[:n]
     return result

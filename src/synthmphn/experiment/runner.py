@@ -30,6 +30,7 @@ from synthmphn.progress import progress
 from synthmphn.provenance import write_config, write_run_info
 from synthmphn.recaption.pipeline import run_recaption
 from synthmphn.report.experiment import run_numbers, write_experiment_results
+from synthmphn.train.budget import images_per_step
 from synthmphn.train.loop import run_training
 
 
@@ -153,4 +154,8 @@ def write_results(spec: ExperimentSpec, runs: list[PlannedRun]) -> Path:
         spec.metrics or headline_names(runs),
         list(spec.variants),
         [r.run_dir for r in runs],
+        {
+            r.variant: images_per_step(run_config(spec, r.variant, r.seed, list(r.overrides)).train)
+            for r in runs
+        },
     )

@@ -1,6 +1,10 @@
 """Training logs: one JSON line of metrics per logged step (`metrics.jsonl`) and the same in TensorBoard,
 with throughput (samples/s, s/step, share of time waiting for data) measured by `Throughput`.
 
+Each record holds step, epoch, lr, the curricula of the step (hn_fraction = p(t), the hard-negative share; for a
+hardness-weighted loss such as hn-nce also hn_beta = β(t), see `train.hardness`), the loss components,
+grad_norm, logit_scale and the throughput.
+
 On resume from step k, lines with step > k are dropped (and TensorBoard events after k are purged), so the
 log of a resumed run reads like the log of an uninterrupted one.
 """

@@ -55,6 +55,7 @@ from synthmphn.train.checkpoints import (
     save_training_checkpoint,
 )
 from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed, sync_batchnorm
+from synthmphn.train.hardness import HardnessCurriculum
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer, lr_at, set_lr
 from synthmphn.train.preflight import (
@@ -100,6 +101,7 @@ def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Pat
     # ---------------------------------------------------------------- data and run length
     store = GroupStore(cfg.dataset_dir, "train")  # checks every shard's sha256 against the manifest
     loss_fn = create_loss(tc.loss, **tc.loss_options)  # unknown names/options fail here, before any work
+    hardness = HardnessCurriculum(loss_fn, tc)  # so does a train.hn_beta the loss cannot use
     negatives = check_training_data(store.groups, cfg, type(loss_fn))
     fingerprint = dataset_fingerprint(cfg.dataset_dir)
     total = total_steps(tc, GroupBatchSampler.count_captions(store.groups, negatives))
@@ -156,7 +158,7 @@ def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Pat
             pin_memory="cuda" in dist.device,
         )
         # one loader iterator serves the whole run, so its workers persist without persistent_workers
-        state = _LoopState(step, replaced, total)
+        state = _LoopState(step, replaced, total, hardness)
         _loop(cfg, dist, state, model, loss_fn, optimizer, scaler, sampler, loader, fingerprint)
     return train_dir
 
@@ -168,6 +170,7 @@ class _LoopState:
     step: int
     replaced: list[Path]
     total: int
+    hardness: HardnessCurriculum  # β(t) of a hardness-weighted loss
 
 
 def _loop(
@@ -183,7 +186,7 @@ def _loop(
     fingerprint: str,
 ) -> None:
     """Optimiser steps from `state.step` to `state.total`, logging and checkpointing as configured."""
-    tc, train_dir, total = cfg.train, cfg.train_dir, state.total
+    tc, train_dir, total, hardness = cfg.train, cfg.train_dir, state.total, state.hardness
     logger = MetricsLogger(train_dir, resume_step=state.step, enabled=dist.is_main)
     if dist.is_main:
         write_run_info(train_dir, config_to_dict(cfg), cfg.seed, "train")
@@ -197,6 +200,7 @@ def _loop(
             set_lr(optimizer, lr)
             with meter.waiting():
                 micro_batches = [next_batch(batches) for _ in range(tc.accum_steps)]
+            beta = hardness.at(step / total)  # β(t) at the progress of this step's batches, like p(t)
             metrics = train_step(
                 model,
                 loss_fn,
@@ -215,6 +219,7 @@ def _loop(
                     "epoch": sampler.epoch_at(step * tc.accum_steps),
                     "lr": lr,
                     "hn_fraction": hn_fraction_at(tc.hn_schedule, (step - 1) / total),
+                    **beta,
                     **metrics,
                     **meter.read(),
                 }
