@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from synthmphn.config import UserDatasetConfig
-from synthmphn.eval.datasets import CAPTION_TEMPLATES, digit_image, load_user_dataset, real_digits
+from synthmphn.eval.datasets import CAPTION_TEMPLATES, digit_image, real_digits
 from synthmphn.eval.groups import read_classes
+from synthmphn.eval.user_datasets import load_user_dataset
 
 
 def test_real_digits() -> None:

@@ -21,6 +21,10 @@ from synthmphn.data.records import Group, ImageRecord
 from synthmphn.data.shards import MemberSpan, ShardError, index_shard
 
 
+class SplitNotInDataset(ValueError):
+    """The dataset was built without this split (its manifest lists no shard for it): absent, not broken."""
+
+
 class GroupStore:
     """The groups of one split of a dataset folder, with their images read on demand.
 
@@ -35,7 +39,7 @@ class GroupStore:
         entries = manifest.entries(split)
         if not entries:
             present = ", ".join(manifest.splits()) or "none"
-            raise ValueError(
+            raise SplitNotInDataset(
                 f"{self.dataset_dir}: the manifest lists no shard for split {split!r} (splits: {present})"
             )
         for entry in entries:

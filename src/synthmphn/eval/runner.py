@@ -2,7 +2,7 @@
 
 `RUN/eval/metrics.json` holds
     headline  flat `<task>/<metric>` numbers users compare first (real digits zero-shot and probe, ...)
-    tasks     {task: {metrics, tables, plots (file names next to metrics.json), errors, seconds}}
+    tasks     {task: {metrics, tables, plots (file names next to metrics.json), errors, skipped, seconds}}
               or {task: {error, seconds}} when the whole task failed
     errors    {task: [messages]} for everything that failed (also printed to stderr)
     complete  true when no task (and no source inside a task) failed; `failed_tasks` lists those that did
@@ -111,12 +111,13 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def result_entry(result: TaskResult, out_dir: Path, seconds: float) -> dict[str, Any]:
-    """A task's JSON entry: metrics, tables, plots (relative to the eval folder), errors, seconds."""
+    """A task's JSON entry: metrics, tables, plots (relative to the eval folder), errors, skipped splits, seconds."""
     return {
         "metrics": result.metrics,
         "tables": result.tables,
         "plots": {name: _relative(path, out_dir) for name, path in result.plots.items()},
         "errors": result.errors,
+        "skipped": result.skipped,
         "seconds": round(seconds, 3),
     }
 

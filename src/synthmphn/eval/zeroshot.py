@@ -22,10 +22,11 @@ import numpy as np
 
 from synthmphn.config import EvalConfig
 from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult, prefixed, recording_errors
-from synthmphn.eval.datasets import REAL_SETS, LabelledImages, load_user_dataset
+from synthmphn.eval.datasets import REAL_SETS, LabelledImages
 from synthmphn.eval.features import image_features, normalise_rows, text_features
 from synthmphn.eval.groups import HELDOUT, HELDOUT_STYLE, split_subject_images
 from synthmphn.eval.ranking import expected_top_k
+from synthmphn.eval.user_datasets import load_user_dataset
 
 
 def classifier_weights(encoder: Encoder, classnames: list[str], templates: list[str]) -> np.ndarray:
