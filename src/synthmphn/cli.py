@@ -124,6 +124,7 @@ def evaluate(
     ] = False,
 ) -> None:
     """Evaluate a model: zero-shot (real digits), retrieval, compositional, probe, diagnostics."""
+    import synthmphn.analyse  # noqa: F401  (registers the embedded reference of the generators task)
     from synthmphn.eval.runner import run_eval
     from synthmphn.eval.target import eval_config
 
@@ -188,6 +189,7 @@ def report(
 @app.command()
 def pipeline(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
     """build -> train -> eval -> report on one config; prints where the report is."""
+    import synthmphn.analyse  # noqa: F401  (registers the embedded reference of the generators task)
     from synthmphn.build import run_build
     from synthmphn.eval.runner import run_eval
     from synthmphn.report.html import write_report
@@ -290,7 +292,7 @@ def analyse(
     ceiling (real-set accuracy of a classifier trained on the renders), printed and plotted."""
     import torch
 
-    from synthmphn.eval.analyse import AnalyseSettings, format_analysis, run_analysis
+    from synthmphn.analyse.dataset import AnalyseSettings, format_analysis, run_analysis
     from synthmphn.eval.reference import load_reference
 
     torch.set_num_threads(threads)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from synthmphn.config import load_config
 from synthmphn.data.manifest import MANIFEST_NAME
 from synthmphn.data.pairs import export_pairs
 from synthmphn.models.export import export_model
@@ -22,8 +23,6 @@ def export_sources(source: Path, checkpoint: Path | None) -> tuple[Path, Path | 
     """(dataset folder, checkpoint or None) of `source`, a run folder or a dataset folder."""
     source = Path(source)
     if (source / "config.yaml").is_file():
-        from synthmphn.config import load_config
-
         cfg = load_config(source / "config.yaml", [f"output.dir={source}"])
         last = cfg.train_dir / "checkpoints" / "last.pt"
         return cfg.dataset_dir, checkpoint or (last if last.is_file() else None)

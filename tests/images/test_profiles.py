@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from synthmphn.data.records import CaptionSpec, Group, ImageRecord
-from synthmphn.images.procedural import create_procedural_generator
-from synthmphn.images.procedural.failures import drawn_record
+from synthmphn.images.procedural import create_procedural_generator, drawn_record
 from synthmphn.images.procedural.render import render_scene
 from synthmphn.images.procedural.scene import parse_scene
 from synthmphn.images.profiles import DIVERSITY_PRESETS, FAILURE_MODES, parse_profile, split_profile

@@ -19,7 +19,7 @@ from synthmphn.data.manifest import ShardEntry
 from synthmphn.data.records import CaptionDraft, CaptionSpec, Group, ImageRecord, NegativeCaption
 from synthmphn.data.shards import write_shard
 from synthmphn.images import ImageJob, create_pool, encode_image, plan_group, render_jobs
-from synthmphn.images.procedural.failures import drawn_record
+from synthmphn.images.procedural import drawn_record
 
 
 @dataclass

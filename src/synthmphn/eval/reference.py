@@ -1,17 +1,15 @@
 """The fixed reference model that judges generators, independent of the model a run trains.
 
 Recognizability must not be measured with the model under evaluation (a model that learnt little would
-call every generator unrecognizable). Two references:
+call every generator unrecognizable). `eval.reference_model` names the reference:
 
-- `embedded` (default): a `SmallCNN` trained once on a separate render set of the embedded world: every
-  subject of the built-in concept bank drawn `per_style` times by every procedural style (held-out one
-  included) with faithful default profiles, random attributes, a fixed seed of its own, labelled by the
-  spec's subject (ground truth, no model involved). It is cached under `cache_dir()/reference/<key>.pt`,
-  the key hashing the render set, the training settings and the source of the renderer and trainer, so a
-  renderer change retrains it and nothing else does.
-- any open_clip model (`eval.reference_model: "<name>:<pretrained tag or file>"`, or a synthmphn
-  checkpoint file): zero-shot over the dataset's class names with the caption-like templates. Use it for
-  generators the embedded world cannot judge (diffusers pools, user concept banks).
+- a name in `REFERENCES` (name -> factory(device, batch_size) -> Reference). `embedded` (the default) is
+  registered by the `synthmphn.analyse` package (`analyse.embedded`): a small classifier trained once on
+  renders of the built-in concept bank. It needs captions/ and images/, which eval may not import, so
+  whoever runs eval imports `synthmphn.analyse` first (cli, experiment runner).
+- otherwise any open_clip model (`"<name>:<pretrained tag or file>"`, `"<name>"` for random weights, or a
+  synthmphn checkpoint file): zero-shot over the dataset's class names with the caption-like templates.
+  Use it for generators the embedded world cannot judge (diffusers pools, user concept banks).
 
 A reference gives, for images and class names, logits over those classes and L2-normalised features
 (diversity is measured in the reference's feature space too, so the whole map is independent of the run).
@@ -19,25 +17,22 @@ A reference gives, for images and class names, logits over those classes and L2-
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import torch
 from PIL import Image
 
-from synthmphn.data.records import CaptionSpec
-from synthmphn.eval.classifier import SmallCNN, TrainSettings, logits_and_embeddings, pixels, train_classifier
-from synthmphn.io import atomic_write_bytes
-from synthmphn.seeding import derive_seed
+from synthmphn.eval.datasets import CAPTION_TEMPLATES
+from synthmphn.eval.features import image_features
+from synthmphn.eval.zeroshot import classifier_weights
+from synthmphn.models.checkpoint import model_from_checkpoint
+from synthmphn.models.encoder import ClipEncoder
+from synthmphn.models.factory import create_clip
+from synthmphn.registry import Registry
 
-REFERENCE_SEED = 915_372  # the render set's own seed: never a run's seed
 EMBEDDED = "embedded"
 
 
@@ -51,147 +46,13 @@ class Reference(Protocol):
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
+ReferenceFactory = Callable[[str, int], Reference]  # (device, batch_size) -> Reference
+REFERENCES: Registry[ReferenceFactory] = Registry("reference model")
+
+
 def cache_dir() -> Path:
     """Where trained references live: $SYNTHMPHN_CACHE, else ~/.cache/synthmphn."""
     return Path(os.environ.get("SYNTHMPHN_CACHE") or Path.home() / ".cache" / "synthmphn")
-
-
-def _builtin_subjects() -> tuple[str, ...]:
-    from synthmphn.captions.concepts import builtin_bank
-
-    return tuple(builtin_bank().names())
-
-
-@dataclass(frozen=True)
-class RenderSet:
-    """The reference's training renders: subjects x styles x `per_style` images of `size` px."""
-
-    subjects: tuple[str, ...] = field(default_factory=_builtin_subjects)
-    styles: tuple[str, ...] = ()  # () = every procedural style
-    per_style: int = 16
-    size: int = 32
-    attribute_rate: float = 0.4  # chance that each attribute is named (as in short grammar captions)
-    grey: bool = True  # judge shape, not colour: grey with canonical polarity (see eval.classifier.pixels)
-    seed: int = REFERENCE_SEED
-
-
-def _spec(subject: str, rng: np.random.Generator, rate: float) -> CaptionSpec:
-    from synthmphn.captions.concepts import builtin_bank
-    from synthmphn.images.procedural import SUBJECT_CATEGORIES, canonical_subject
-
-    bank = builtin_bank()
-    attributes = {}
-    for name, values in bank.attributes.items():
-        if rng.random() < rate:
-            attributes[name] = str(values[int(rng.integers(len(values)))])
-    if attributes.get("colour") and attributes.get("colour") == attributes.get("background"):
-        attributes.pop("background")
-    canonical = canonical_subject(subject)
-    if canonical is None:
-        raise ValueError(f"reference render set: the procedural styles cannot draw subject {subject!r}")
-    return CaptionSpec(subject=subject, category=SUBJECT_CATEGORIES[canonical], attributes=attributes)
-
-
-def render_reference_set(render: RenderSet) -> tuple[list[Image.Image], np.ndarray]:
-    """The render set's images and subject labels (index into `render.subjects`), deterministic."""
-    from synthmphn.images.procedural import STYLES, create_procedural_generator
-
-    styles = render.styles or tuple(STYLES.names())
-    images: list[Image.Image] = []
-    labels: list[int] = []
-    for label, subject in enumerate(render.subjects):
-        rng = np.random.default_rng(derive_seed(render.seed, "reference", subject))
-        specs = [_spec(subject, rng, render.attribute_rate) for _ in range(render.per_style * len(styles))]
-        for s, style in enumerate(styles):
-            chunk = specs[s * render.per_style : (s + 1) * render.per_style]
-            seeds = [derive_seed(render.seed, subject, style, i) for i in range(len(chunk))]
-            images += create_procedural_generator(style, render.size).generate(
-                [""] * len(chunk), chunk, seeds
-            )
-            labels += [label] * len(chunk)
-    return images, np.array(labels)
-
-
-def code_version() -> str:
-    """Hash of the sources that decide the reference: the procedural renderer, the trainer, this module."""
-    root = Path(__file__).resolve().parents[1]
-    files = sorted((root / "images" / "procedural").glob("*.py")) + [
-        root / "eval" / "classifier.py",
-        Path(__file__).resolve(),
-    ]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def reference_key(render: RenderSet, settings: TrainSettings) -> str:
-    """The cache key: the render set, the training settings and `code_version()`."""
-    text = json.dumps(
-        {"render": asdict(render), "train": asdict(settings), "code": code_version()}, sort_keys=True
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-class EmbeddedReference:
-    """The embedded world's reference classifier over `subjects` (see module doc)."""
-
-    name = EMBEDDED
-
-    def __init__(self, model: SmallCNN, subjects: Sequence[str], size: int, grey: bool = True) -> None:
-        from synthmphn.images.procedural import canonical_subject
-
-        self.model = model
-        self.subjects = list(subjects)
-        self.size = size
-        self.grey = grey
-        self._column = {canonical_subject(s) or s: i for i, s in enumerate(self.subjects)}
-
-    def columns(self, classnames: list[str]) -> list[int]:
-        """The model's output column of each class name; ValueError names classes it cannot judge."""
-        from synthmphn.images.procedural import canonical_subject
-
-        columns = [self._column.get(canonical_subject(name) or name) for name in classnames]
-        unknown = [name for name, column in zip(classnames, columns, strict=True) if column is None]
-        if unknown:
-            raise ValueError(
-                f"the embedded reference knows the built-in subjects only, not {unknown[:5]}; set "
-                "eval.reference_model to an open_clip model ('<name>:<pretrained>') to judge these"
-            )
-        return [int(c) for c in columns]  # type: ignore[arg-type]
-
-    def judge(self, images: Sequence[Image.Image], classnames: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(logits over `classnames` [N, C], normalised features [N, D])."""
-        columns = self.columns(classnames)
-        logits, features = logits_and_embeddings(self.model, pixels(images, self.size, self.grey))
-        return logits[:, columns], features
-
-
-def embedded_reference(
-    render: RenderSet | None = None, settings: TrainSettings | None = None, cache: Path | None = None
-) -> EmbeddedReference:
-    """The cached reference for (render, settings), trained (and cached atomically) when missing."""
-    render = render or RenderSet()
-    settings = settings or TrainSettings(epochs=15, batch_size=64, width=16, seed=REFERENCE_SEED)
-    path = (cache or cache_dir()) / "reference" / f"{reference_key(render, settings)}.pt"
-    if path.is_file():
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        model = SmallCNN(1 if state["grey"] else 3, len(state["subjects"]), state["width"])
-        model.load_state_dict(state["state_dict"])
-        return EmbeddedReference(model.eval(), state["subjects"], state["size"], state["grey"])
-    images, labels = render_reference_set(render)
-    with torch.random.fork_rng():
-        x = pixels(images, render.size, render.grey)
-        model = train_classifier(x, labels, len(render.subjects), settings)
-    buffer = io.BytesIO()
-    torch.save(
-        {"state_dict": model.state_dict(), "subjects": list(render.subjects), "size": render.size,
-         "width": settings.width, "grey": render.grey},
-        buffer,
-    )  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, buffer.getvalue())
-    return EmbeddedReference(model, render.subjects, render.size, render.grey)
 
 
 class ClipReference:
@@ -204,10 +65,6 @@ class ClipReference:
 
     def judge(self, images: Sequence[Image.Image], classnames: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(100 * cosine logits over `classnames`, normalised image features)."""
-        from synthmphn.eval.datasets import CAPTION_TEMPLATES
-        from synthmphn.eval.features import image_features
-        from synthmphn.eval.zeroshot import classifier_weights
-
         weights = classifier_weights(self.encoder, classnames, list(CAPTION_TEMPLATES))  # type: ignore[arg-type]
         features = image_features(self.encoder, images, self.batch_size)  # type: ignore[arg-type]
         return 100.0 * features @ weights.T, features
@@ -215,10 +72,6 @@ class ClipReference:
 
 def clip_reference(spec: str, device: str = "cpu", batch_size: int = 256) -> ClipReference:
     """`<open_clip name>:<pretrained tag or file>`, `<name>` (random weights) or a synthmphn checkpoint file."""
-    from synthmphn.models.checkpoint import model_from_checkpoint
-    from synthmphn.models.encoder import ClipEncoder
-    from synthmphn.models.factory import create_clip
-
     if Path(spec).is_file():
         parts = model_from_checkpoint(spec, device=device, augment=False)
     else:
@@ -228,7 +81,12 @@ def clip_reference(spec: str, device: str = "cpu", batch_size: int = 256) -> Cli
 
 
 def load_reference(spec: str = EMBEDDED, device: str = "cpu", batch_size: int = 256) -> Reference:
-    """The reference named by `eval.reference_model` ('embedded' or an open_clip model, see module doc)."""
+    """The reference named by `eval.reference_model`: a registered name (`REFERENCES`) or an open_clip model."""
+    if spec in REFERENCES:
+        return REFERENCES.get(spec)(device, batch_size)
     if spec == EMBEDDED:
-        return embedded_reference()
+        raise ValueError(
+            f"eval.reference_model={EMBEDDED!r} is not registered: import synthmphn.analyse (it registers "
+            "the embedded reference) or set eval.reference_model to an open_clip model '<name>:<pretrained>'"
+        )
     return clip_reference(spec, device, batch_size)

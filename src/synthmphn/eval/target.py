@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from synthmphn.config import RunConfig, load_config
+from synthmphn.models.factory import check_model_name
 
 LOCAL_DIR = "local-dir:"
 MODEL_DIR_CONFIG = "open_clip_config.json"
@@ -51,8 +52,6 @@ def eval_config(
             f"{target}: not a run folder (no config.yaml), a checkpoint file or an open_clip model folder "
             f"({MODEL_DIR_CONFIG})"
         )
-    from synthmphn.models.factory import check_model_name
-
     check_model_name(target)
     extra += [f"eval.model_name={target}", "eval.checkpoint=none"]
     return _standalone(extra, out or Path(f"eval-{target}").resolve())

@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import synthmphn.analyse  # noqa: F401  (registers the embedded reference of the generators task)
 from synthmphn.build import run_build
 from synthmphn.config import RunConfig, config_to_dict
 from synthmphn.eval.runner import failed_tasks, run_eval

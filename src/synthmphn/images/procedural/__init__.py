@@ -41,6 +41,7 @@ __all__ = [
     "canonical_subject",
     "create_procedural_generator",
     "create_style",
+    "drawn_record",
     "profiled_generator",
     "supported_backgrounds",
     "supported_colours",
@@ -111,3 +112,13 @@ def create_procedural_generator(
 def profiled_generator(arg: str, size: int = 32) -> ProceduralGenerator:
     """A cached generator for `procedural:<arg>` (for asking what an image shows; size is irrelevant there)."""
     return create_procedural_generator(arg, size)
+
+
+def drawn_record(generator: str, spec: CaptionSpec | None, seed: int) -> tuple[str | None, dict | None]:
+    """(failure, what was drawn instead) of the image `generator` draws for (spec, seed); (None, None)
+    for a faithful image, an unprofiled generator or a generator that is not procedural."""
+    kind, _, arg = generator.partition(":")
+    if kind != "procedural" or "?" not in arg or spec is None:
+        return None, None
+    decision = profiled_generator(arg).decision(spec, seed)
+    return decision.failure, decision.drawn

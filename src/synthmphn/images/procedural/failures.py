@@ -1,8 +1,8 @@
 """A profile applied to a procedural style: its failure modes drawn per image, its diversity as style ranges.
 
 `decide` picks an image's failure (see `images.profiles`) from the image seed's own `failure` stream and
-returns the scene really drawn, so `drawn_record` can tell the image record what is in the picture without
-rendering it. `diverse_style` scales a style's ranges (pose, size, palette, jitter, layout, clutter).
+returns the scene really drawn, so `images.procedural.drawn_record` can tell the image record what is in
+the picture without rendering it. `diverse_style` scales a style's ranges (pose, size, palette, jitter, layout, clutter).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from synthmphn.data.records import CaptionSpec
 from synthmphn.images.procedural.palette import known_colour, resolve_background
 from synthmphn.images.procedural.render import NO_TWEAKS, Style, Tweaks, stream
 from synthmphn.images.procedural.scene import MAX_COUNT, Scene
@@ -136,15 +135,3 @@ def diverse_style(style: Style, diversity: Diversity) -> Style:
     )
     out.spread, out.layout_shuffle, out.clutter = diversity.jitter, diversity.layout, diversity.clutter
     return out
-
-
-def drawn_record(generator: str, spec: CaptionSpec | None, seed: int) -> tuple[str | None, dict | None]:
-    """(failure, what was drawn instead) of the image `generator` draws for (spec, seed); (None, None)
-    for a faithful image, an unprofiled generator or a generator that is not procedural."""
-    kind, _, arg = generator.partition(":")
-    if kind != "procedural" or "?" not in arg or spec is None:
-        return None, None
-    from synthmphn.images.procedural import profiled_generator
-
-    decision = profiled_generator(arg).decision(spec, seed)
-    return decision.failure, decision.drawn

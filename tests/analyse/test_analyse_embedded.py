@@ -7,16 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import synthmphn.eval.reference as reference_module
+import synthmphn.analyse.embedded as reference_module
+from synthmphn.analyse.embedded import EmbeddedReference, RenderSet, embedded_reference, reference_key
 from synthmphn.eval.classifier import TrainSettings
 from synthmphn.eval.generators import generator_rows
-from synthmphn.eval.reference import (
-    EmbeddedReference,
-    RenderSet,
-    clip_reference,
-    embedded_reference,
-    reference_key,
-)
+from synthmphn.eval.reference import EMBEDDED, REFERENCES, clip_reference, load_reference
 from synthmphn.images.procedural import create_procedural_generator
 
 SHAPES = ("circle", "square", "triangle", "star", "cross", "heart")
@@ -89,3 +84,12 @@ def test_open_clip_reference_zero_shot() -> None:
     logits, features = judge.judge(images, ["circle", "square", "star"])
     assert logits.shape == (2, 3) and features.shape[0] == 2
     np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-5)
+
+
+def test_embedded_is_registered_by_the_analyse_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert EMBEDDED in REFERENCES
+    monkeypatch.setitem(REFERENCES._items, EMBEDDED, lambda device, batch_size: ("built", device, batch_size))
+    assert load_reference(EMBEDDED, "cpu", 7) == ("built", "cpu", 7)
+    monkeypatch.delitem(REFERENCES._items, EMBEDDED)
+    with pytest.raises(ValueError, match=r"eval\.reference_model='embedded' is not registered"):
+        load_reference(EMBEDDED)

@@ -32,6 +32,7 @@ from synthmphn.eval.generators import generator_rows
 from synthmphn.eval.groups import GroupSource, open_split, read_classes, split_images
 from synthmphn.eval.plots import save_figure, save_tradeoff_scatter
 from synthmphn.eval.reference import Reference
+from synthmphn.images.procedural import canonical_subject
 from synthmphn.io import atomic_write_json
 
 POOL = "pool"
@@ -105,8 +106,6 @@ def generator_map(
 
 def _columns(real: LabelledImages, dataset_classes: list[str]) -> dict[int, int] | None:
     """Dataset class index -> real-set label, for the dataset classes that are real-set classes."""
-    from synthmphn.images.procedural import canonical_subject
-
     wanted = {canonical_subject(name) or name: label for label, name in enumerate(real.classnames)}
     mapping = {
         i: wanted[canonical_subject(c) or c]

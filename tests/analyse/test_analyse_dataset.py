@@ -7,9 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthmphn.config import load_config
-from synthmphn.data.records import CaptionSpec
-from synthmphn.eval.analyse import (
+from synthmphn.analyse.dataset import (
     POOL,
     AnalyseSettings,
     ceiling_rows,
@@ -17,10 +15,12 @@ from synthmphn.eval.analyse import (
     format_analysis,
     run_analysis,
 )
+from synthmphn.analyse.embedded import RenderSet, embedded_reference
+from synthmphn.config import load_config
+from synthmphn.data.records import CaptionSpec
 from synthmphn.eval.classifier import TrainSettings
 from synthmphn.eval.datasets import DatasetUnavailable, LabelledImages
 from synthmphn.eval.groups import open_split
-from synthmphn.eval.reference import RenderSet, embedded_reference
 from synthmphn.images.procedural import create_procedural_generator
 
 SUBJECTS = ("circle", "cross")
