@@ -12,6 +12,7 @@ from synthmphn.catalog import FAMILIES, describe, format_catalog
 from synthmphn.cli import app
 from synthmphn.data.schedules import HN_SCHEDULES
 from synthmphn.eval import EVAL_TASKS
+from synthmphn.eval.reference import REFERENCES
 from synthmphn.images import GENERATORS, STYLES
 from synthmphn.losses import LOSSES
 from synthmphn.models import tiny_model_names
@@ -25,6 +26,7 @@ REGISTRIES: dict[str, Registry] = {
     "schedules": HN_SCHEDULES,
     "losses": LOSSES,
     "eval-tasks": EVAL_TASKS,
+    "reference-models": REFERENCES,
     "captioners": CAPTIONERS,
 }
 ISSUE_FAMILIES = ["losses", "generators", "styles", "eval-tasks", "schedules", "models", "captioners"]
