@@ -140,9 +140,17 @@ def test_gguf_without_accelerate_names_the_install_line(tmp_path, monkeypatch):
     from synthmphn.captions.transformers_lm import require_gguf_support
 
     real = importlib.util.find_spec
+    present = real("json")  # any spec: the gguf package counts as installed whatever this machine has
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name: None if name == "accelerate" else real(name)
+        importlib.util,
+        "find_spec",
+        lambda name: None if name == "accelerate" else present if name == "gguf" else real(name),
     )
     gguf = tmp_path / "m.gguf"
     with pytest.raises(RuntimeError, match=r"m\.gguf \(GGUF\) needs accelerate: pip install -e '\.\[llm\]'"):
+        require_gguf_support(gguf)
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name in ("gguf", "accelerate") else real(name)
+    )
+    with pytest.raises(RuntimeError, match=r"needs gguf and accelerate: pip install -e '\.\[llm\]'"):
         require_gguf_support(gguf)
