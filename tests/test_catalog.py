@@ -12,6 +12,7 @@ from synthmphn.catalog import FAMILIES, describe, format_catalog
 from synthmphn.cli import app
 from synthmphn.data.schedules import HN_SCHEDULES
 from synthmphn.eval import EVAL_TASKS
+from synthmphn.eval.reference import REFERENCES
 from synthmphn.images import GENERATORS, STYLES
 from synthmphn.losses import LOSSES
 from synthmphn.models import tiny_model_names
@@ -25,6 +26,7 @@ REGISTRIES: dict[str, Registry] = {
     "schedules": HN_SCHEDULES,
     "losses": LOSSES,
     "eval-tasks": EVAL_TASKS,
+    "reference-models": REFERENCES,
     "captioners": CAPTIONERS,
 }
 ISSUE_FAMILIES = ["losses", "generators", "styles", "eval-tasks", "schedules", "models", "captioners"]
@@ -64,6 +66,7 @@ def test_list_models_describes_each_tiny_config_from_its_json() -> None:
     )
     assert listed["synth-tiny-cnn"].startswith("ResNet (blocks 1-1-1-1, width 16) on 64 px;")
     assert listed["synth-tiny-sigmoid"].endswith("; sigmoid logits (bias -10)")
+    assert listed["synth-tiny-convnext-32"].startswith("timm test_convnext (avg pool) on 32 px;")
 
 
 def test_list_without_a_family_prints_all_of_them_in_pipeline_order() -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import synthmphn.analyse  # noqa: F401  (registers the embedded reference model)
 from synthmphn.captions import CAPTION_BACKENDS
 from synthmphn.data.schedules import HN_SCHEDULES
 from synthmphn.eval import EVAL_TASKS
+from synthmphn.eval.reference import REFERENCES
 from synthmphn.images import GENERATORS, STYLES
 from synthmphn.losses import LOSSES
 from synthmphn.models import describe_models
@@ -25,6 +27,7 @@ FAMILIES: dict[str, Callable[[], dict[str, str]]] = {
     "models": describe_models,
     "losses": LOSSES.describe,
     "eval-tasks": EVAL_TASKS.describe,
+    "reference-models": REFERENCES.describe,
     "captioners": CAPTIONERS.describe,
 }
 """family name (as `synthmphn list` takes it) -> name -> one line on that part."""

@@ -1,14 +1,19 @@
 """Thin command line: parse, load config, call one function per stage.
 
+Every stage's refusal or failure (bad input, an unwritable or full disk, a failed eval task) is one line
+on stderr, `error: ...` naming the file, field or shard, and exit code 1 (config errors: 2).
+
 synthmphn build    CONFIG [key.sub=value ...]   captions -> images -> shards
-synthmphn train    CONFIG [overrides] [--resume]
-synthmphn eval     RUN [overrides]               metrics JSON + plots in RUN/eval
+synthmphn train    CONFIG [overrides] [--resume | --overwrite]
+synthmphn eval     RUN_OR_CHECKPOINT [overrides] [--out DIR]  metrics JSON + plots (RUN/eval by default)
+synthmphn export   RUN_OR_DATASET --out DIR      open_clip pair shards + a local-dir: model folder
 synthmphn report   RUN [RUN ...] [--out FILE]    one HTML file + markdown table
 synthmphn pipeline CONFIG [overrides]           build -> train -> eval -> report
 synthmphn simulate [CONFIG] [overrides]          the theory paper's simulation
 synthmphn recaption IN OUT [CONFIG] [overrides]  recaption shards with a captioner + CLIP filter
 synthmphn experiment SPEC [--jobs N]             a grid of runs differing in one factor
 synthmphn list [FAMILY]                          registered parts (losses, styles, ...) with one line each
+synthmphn analyse  DATASET [--reference R]       generators' recognizability vs diversity, transfer ceiling
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Annotated
 import typer
 
 from synthmphn.config import ConfigError, RunConfig, load_config
+from synthmphn.io import os_error_message
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Synthetic multi-positive / hard-negative CLIP toolkit."
@@ -37,19 +43,27 @@ def _load(config: Path | None, overrides: list[str] | None) -> RunConfig:
         raise typer.Exit(2) from None
 
 
-def _run_config_of(run_dir: Path, overrides: list[str] | None) -> RunConfig:
-    """The resolved config a run was made with (RUN/config.yaml), plus overrides."""
-    path = run_dir / "config.yaml"
-    if not path.exists():
-        typer.secho(f"{run_dir}: not a run folder (no config.yaml)", fg="red", err=True)
-        raise typer.Exit(2)
-    cfg = _load(path, [*(overrides or []), f"output.dir={run_dir}"])
-    return cfg
+STAGE_ERRORS = (ValueError, KeyError, RuntimeError, OSError)
+"""What a stage raises for bad input or a failed write; anything else is a bug and keeps its traceback."""
 
 
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", fg="red", err=True)
+def error_line(err: BaseException) -> str:
+    """The one line the CLI prints for a stage error (OS errors name the path and what failed)."""
+    return os_error_message(err) if isinstance(err, OSError) else str(err)
+
+
+def _fail(err: BaseException) -> None:
+    typer.secho(f"error: {error_line(err)}", fg="red", err=True)
     raise typer.Exit(1)
+
+
+def _check_eval_complete(metrics: Path) -> None:
+    """Exits 1 naming the failed tasks when metrics.json records an incomplete eval."""
+    from synthmphn.eval.runner import failed_tasks
+
+    failed = failed_tasks(metrics)
+    if failed:
+        _fail(RuntimeError(f"eval incomplete: task(s) {', '.join(failed)} failed (details in {metrics})"))
 
 
 @app.command()
@@ -60,7 +74,7 @@ def build(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
     cfg = _load(config, overrides)
     try:
         out = run_build(cfg)
-    except (ValueError, FileNotFoundError, PermissionError, KeyError, OSError, RuntimeError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"dataset: {out}")
 
@@ -70,32 +84,89 @@ def train(
     config: ConfigArg = None,
     overrides: OverridesArg = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Start over in a run folder that holds checkpoints (kept until replaced)."
+        ),
+    ] = False,
 ) -> None:
-    """Train a CLIP model on a built dataset (single process, or under torchrun for DDP)."""
+    """Train a CLIP model on a built dataset (single process, or under torchrun for DDP).
+
+    A run folder that already holds checkpoints is refused unless --resume (continue) or --overwrite
+    (start over; the old checkpoints stay until the new run writes its first).
+    """
     from synthmphn.train.loop import run_training
 
+    if resume and overwrite:
+        _fail(ValueError("give --resume or --overwrite, not both"))
     cfg = _load(config, overrides)
     try:
-        out = run_training(cfg, resume=resume)
-    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as err:
+        out = run_training(cfg, resume=resume, overwrite=overwrite)
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"run: {out}")
 
 
 @app.command("eval")
 def evaluate(
-    run: Annotated[Path, typer.Argument(help="Run folder (output.dir of a trained run).")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="Run folder, checkpoint file (ours or open_clip_train's), local-dir:FOLDER or model name."
+        ),
+    ],
     overrides: OverridesArg = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for metrics.json (default: see docs).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Dataset folder to evaluate on (train.data).")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Let an evaluation with overrides replace RUN/eval.")
+    ] = False,
 ) -> None:
-    """Evaluate a trained run: zero-shot (real digits), retrieval, compositional, probe, diagnostics."""
+    """Evaluate a model: zero-shot (real digits), retrieval, compositional, probe, diagnostics."""
+    import synthmphn.analyse  # noqa: F401  (registers the embedded reference of the generators task)
     from synthmphn.eval.runner import run_eval
+    from synthmphn.eval.target import eval_config
 
-    cfg = _run_config_of(run, overrides)
     try:
-        out = run_eval(cfg)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+        cfg = eval_config(target, overrides, out=out, data=data, overwrite=overwrite)
+    except ConfigError as err:
+        typer.secho(f"config error:\n{err}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except STAGE_ERRORS as err:
         _fail(err)
-    typer.echo(f"metrics: {out}")
+    try:
+        path = run_eval(cfg)
+    except STAGE_ERRORS as err:
+        _fail(err)
+    typer.echo(f"metrics: {path}")
+    _check_eval_complete(path)
+
+
+@app.command()
+def export(
+    source: Annotated[
+        Path, typer.Argument(help="Run folder (its dataset + last checkpoint) or dataset folder.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder to write pairs/ and model/ into.")],
+    split: Annotated[str, typer.Option(help="Dataset split to export as pairs.")] = "train",
+    negatives: Annotated[bool, typer.Option(help="Negative images too, each with its own caption.")] = True,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Checkpoint to export (default RUN's last).")
+    ] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Architecture to export untrained, or of a checkpoint naming none.")
+    ] = None,
+) -> None:
+    """Write open_clip pair shards (one sample per image, with sizes.json) and a `local-dir:` model folder."""
+    from synthmphn.export import run_export
+
+    try:
+        written = run_export(source, out, split, negatives, checkpoint, model_name)
+    except STAGE_ERRORS as err:
+        _fail(err)
+    for line in written:
+        typer.echo(line)
 
 
 @app.command()
@@ -110,7 +181,7 @@ def report(
 
     try:
         path = write_report(runs, out)
-    except (ValueError, FileNotFoundError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"report: {path}")
 
@@ -118,6 +189,7 @@ def report(
 @app.command()
 def pipeline(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
     """build -> train -> eval -> report on one config; prints where the report is."""
+    import synthmphn.analyse  # noqa: F401  (registers the embedded reference of the generators task)
     from synthmphn.build import run_build
     from synthmphn.eval.runner import run_eval
     from synthmphn.report.html import write_report
@@ -127,12 +199,14 @@ def pipeline(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
     try:
         typer.echo(f"[1/4] build -> {run_build(cfg)}")
         typer.echo(f"[2/4] train -> {run_training(cfg, resume=True)}")
-        typer.echo(f"[3/4] eval  -> {run_eval(cfg)}")
+        metrics = run_eval(cfg)
+        typer.echo(f"[3/4] eval  -> {metrics}")
         path = write_report([cfg.output.dir], None)
-    except (ValueError, FileNotFoundError, KeyError, RuntimeError, OSError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"[4/4] report -> {path}")
     typer.secho(f"Report: {path.resolve()}", fg="green")
+    _check_eval_complete(metrics)
 
 
 @app.command()
@@ -162,7 +236,7 @@ def recaption(
     cfg = _load(config, overrides)
     try:
         path = run_recaption(src, dst, cfg)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"recaptioned: {path}")
 
@@ -177,7 +251,7 @@ def experiment(
 
     try:
         path = run_experiment(spec, jobs=jobs)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"results: {path}")
 
@@ -199,6 +273,34 @@ def list_parts(
         typer.echo(format_catalog(describe(family)))
     except ValueError as err:
         _fail(err)
+
+
+@app.command()
+def analyse(
+    dataset: Annotated[Path, typer.Argument(help="Built dataset folder (or a run folder with dataset/).")],
+    reference: Annotated[
+        str,
+        typer.Option(help="'embedded' or an open_clip model '<name>:<pretrained>' (eval.reference_model)."),
+    ] = "embedded",
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: DATASET/analyse).")] = None,
+    budget: Annotated[
+        int, typer.Option(help="Ceiling training images per generator and for the pool.")
+    ] = 1500,
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+) -> None:
+    """Before training: each generator's recognizability vs diversity (fixed reference) and the transfer
+    ceiling (real-set accuracy of a classifier trained on the renders), printed and plotted."""
+    import torch
+
+    from synthmphn.analyse.dataset import AnalyseSettings, format_analysis, run_analysis
+    from synthmphn.eval.reference import load_reference
+
+    torch.set_num_threads(threads)
+    try:
+        result = run_analysis(dataset, lambda: load_reference(reference), out, AnalyseSettings(budget=budget))
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        _fail(err)
+    typer.echo(format_analysis(result))
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -382,7 +382,6 @@ def test_sigkill_then_resume_matches_uninterrupted_build(tmp_path: Path) -> None
     assert not list((tmp_path / "killed" / "dataset").glob(".*.tmp"))
 
 
-@pytest.mark.slow
 def test_default_build_end_to_end(tmp_path: Path) -> None:
     """The defaults (grammar + 5 procedural styles, msm-all) at a reduced size, read back through GroupStore."""
     reason = real_parts_missing()

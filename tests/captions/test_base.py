@@ -11,6 +11,9 @@ from synthmphn.captions import CAPTION_BACKENDS, CaptionResult
 
 from .helpers import assert_valid_draft
 
+# every backend the package ships (test modules such as tests/build register fakes of their own)
+SHIPPED = [n for n in CAPTION_BACKENDS.names() if CAPTION_BACKENDS.get(n).__module__.startswith("synthmphn.")]
+
 
 def test_all_backends_register_on_import_without_torch():
     code = (
@@ -21,7 +24,7 @@ def test_all_backends_register_on_import_without_torch():
     assert out.split("\n")[:2] == ["['grammar', 'openai', 'transformers']", "False False"]
 
 
-@pytest.mark.parametrize("name", CAPTION_BACKENDS.names())
+@pytest.mark.parametrize("name", SHIPPED)
 def test_backend_contract(name, build_backend):
     backend = build_backend(name, negatives_per_caption=2)
     result = backend.generate(12, seed=7, prefix="t")
@@ -34,7 +37,7 @@ def test_backend_contract(name, build_backend):
     assert again.drafts == result.drafts
 
 
-@pytest.mark.parametrize("name", CAPTION_BACKENDS.names())
+@pytest.mark.parametrize("name", SHIPPED)
 def test_backend_honours_filters(name, build_backend):
     backend = build_backend(name, categories=["digit"], negative_kinds=["subject", "colour"])
     for draft in backend.generate(10, seed=0).drafts:
@@ -42,7 +45,7 @@ def test_backend_honours_filters(name, build_backend):
         assert all(n.spec.category == "digit" for n in draft.negatives)
 
 
-@pytest.mark.parametrize("name", CAPTION_BACKENDS.names())
+@pytest.mark.parametrize("name", SHIPPED)
 def test_backend_empty_concepts_file_fails(name, build_backend, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("")

@@ -9,13 +9,16 @@ import pytest
 from synthmphn.captions.concepts import bank_for, builtin_bank, class_table, load_bank, plural_of
 from synthmphn.config import CaptionsConfig
 from synthmphn.data.records import ATTRIBUTE_NAMES
+from synthmphn.eval.datasets import FASHION_CLASSNAMES
 
 
-def test_builtin_bank_has_digits_shapes_and_objects():
+def test_builtin_bank_has_digits_shapes_objects_and_garments():
     bank = builtin_bank()
     digits = [s.name for s in bank.subjects if s.category == "digit"]
     assert digits == [f"digit {d}" for d in range(10)]
-    assert bank.categories() == ["digit", "shape", "object"]
+    assert bank.categories() == ["digit", "shape", "object", "garment"]
+    garments = [s.name for s in bank.subjects if s.category == "garment"]
+    assert tuple(garments) == FASHION_CLASSNAMES  # Fashion-MNIST's classes, in its label order
     assert 8 <= sum(s.category == "shape" for s in bank.subjects) <= 12
     assert 10 <= sum(s.category == "object" for s in bank.subjects) <= 12
     assert tuple(bank.attributes) == ATTRIBUTE_NAMES

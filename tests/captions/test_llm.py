@@ -51,8 +51,11 @@ def test_prompts_state_the_spec_and_the_edit():
     spec = CaptionSpec(
         subject="digit 3", category="digit", attributes={"colour": "red", "position": "top left"}
     )
-    user = base_messages(spec, builtin_bank())[-1]["content"]
-    assert "digit 3" in user and "red" in user and "top left" in user and '{"caption"' in user
+    messages = base_messages(spec, builtin_bank())
+    user = messages[-1]["content"]
+    assert "digit 3" in user and "red" in user and "top left" in user
+    examples = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert len(examples) == 2 and all(e.startswith("Caption: ") for e in examples)  # few-shot, line format
     plan = GrammarBackend(CaptionsConfig(negative_kinds=["colour"])).plan(0, "g0000000")
     edit = plan.edits[0]
     user = negative_messages("a red circle", edit)[-1]["content"]
@@ -84,7 +87,7 @@ def test_oracle_replies_give_valid_drafts_with_the_grammar_specs(name, build_bac
 
 @over_llm_backends
 def test_failed_replies_are_retried_and_counted(name, build_backend):
-    backend = build_backend(name, negatives_per_caption=1, max_retries=3)
+    backend = build_backend(name, negatives_per_caption=1, max_retries=3, negative_source="llm")
 
     def scripted(request):
         good = json.loads(oracle_reply(backend, request))["caption"]
@@ -151,7 +154,9 @@ def test_group_is_dropped_after_max_redraws(name, build_backend):
 
 @over_llm_backends
 def test_negative_is_dropped_after_max_retries(name, build_backend):
-    backend = build_backend(name, negatives_per_caption=2, max_retries=1, negative_kinds=["colour", "size"])
+    backend = build_backend(
+        name, negatives_per_caption=2, max_retries=1, negative_kinds=["colour", "size"], negative_source="llm"
+    )
 
     def scripted(request):
         if request.task == "negative" and request.edit.kind == "attribute:size":
@@ -161,4 +166,59 @@ def test_negative_is_dropped_after_max_retries(name, build_backend):
     install_complete(backend, scripted)
     result = backend.generate(3, seed=0)
     assert all([n.kind for n in d.negatives] == ["attribute:colour"] for d in result.drafts)
-    assert result.rejections == Counter({"missing_value": 6, "negative_dropped": 3})
+    assert result.rejections == Counter({"wrong_words_out": 6, "negative_dropped": 3})
+
+
+@pytest.mark.parametrize(
+    ("text", "caption"),
+    [
+        ("Caption: a blue circle on the green grass", "a blue circle on the green grass"),
+        ('Sure.\n**Caption:** "a red cat"\nCaption: late', "a red cat"),
+        ("caption:   two  squares ", "two squares"),
+        ('Caption: {"caption": "x"}', "x"),  # a JSON answer on the line is read as JSON
+        ("Caption:", None),
+    ],
+)
+def test_parse_caption_reads_the_line_format(text, caption):
+    assert parse_caption(text) == caption
+
+
+def test_base_captions_must_be_captions_not_lists_or_talk_about_the_request():
+    bank = builtin_bank()
+    spec = CaptionSpec(subject="cross", category="shape", attributes={})
+    kept_before = "This is a new JSON object that is composed of the following items: cross"
+    assert check_base(kept_before, spec, bank) == "not_a_caption"
+    assert check_base("subject: cross", spec, bank) == "not_a_caption"
+    assert check_base("- cross\n- blue", spec, bank) == "not_a_caption"
+    assert check_base(" ".join(["a cross"] * 25), spec, bank) == "not_a_caption"  # 50 words
+    assert check_base("a cross on a plain background", spec, bank) is None
+    repeated = "a cross at the bottom right of a photo of a cross"  # SmolLM2's way of adding an object
+    assert check_base(repeated, spec, bank) == "repeated_subject"
+
+
+@over_llm_backends
+def test_negatives_are_made_by_editing_the_caption_without_asking_the_llm(name, build_backend):
+    backend = build_backend(name, negatives_per_caption=2, negative_kinds=["colour", "size", "texture"])
+
+    def line_reply(request):  # a small model's answer: the line format, not JSON
+        return "Caption: " + json.loads(oracle_reply(backend, request))["caption"]
+
+    requests = install_complete(backend, line_reply)
+    result = backend.generate(6, seed=3)
+    assert len(result.drafts) == 6 and not result.rejections
+    asked = [r for r in requests if r.task == "negative"]
+    for draft in result.drafts:
+        assert_valid_draft(draft, backend.bank)
+    # only negatives whose old value the caption states more than once went to the LLM
+    made = sum(len(d.negatives) for d in result.drafts)
+    assert made == 12 and len(asked) < made // 2
+
+
+@over_llm_backends
+def test_keeping_far_fewer_groups_than_asked_is_warned(name, build_backend, caplog):
+    backend = build_backend(name, negatives_per_caption=0, max_retries=0)
+    install_complete(backend, lambda r: "garbage" if r.group_id != "g0000000" else oracle_reply(backend, r))
+    with caplog.at_level("WARNING", logger="synthmphn.captions.llm"):
+        result = backend.generate(5, seed=0)
+    assert len(result.drafts) == 1
+    assert "kept 1 of 5 groups asked" in caplog.text and "invalid_json" in caplog.text

@@ -82,10 +82,16 @@ def server() -> Iterator[FakeServer]:
 
 
 def make_backend(server: FakeServer, **overrides) -> OpenAIBackend:
-    settings = {"base_url": server.url, "model": "canned", "concurrency": 3, "negatives_per_caption": 2}
+    settings = {
+        "base_url": server.url,
+        "model": "canned",
+        "concurrency": 3,
+        "negatives_per_caption": 2,
+    }
     config = CaptionsConfig(backend="openai", **{**settings, **overrides})
     backend = OpenAIBackend(config)
     backend.backoff_s = 0.01
+    backend.negative_source = "llm"  # every negative over HTTP (the request counts below)
     return backend
 
 
@@ -127,17 +133,18 @@ def test_client_errors_fail_at_once_and_persistent_5xx_after_retries(server, mon
     with pytest.raises(RuntimeError, match="HTTP 401"):
         make_backend(server, negatives_per_caption=0).generate(1, seed=0)
     assert len(server.requests) == 1
-    monkeypatch.setattr("synthmphn.captions.openai_api.HTTP_RETRIES", 2)
     server.fail_next = [503] * 3
     with pytest.raises(RuntimeError, match="HTTP 503 after 3 tries"):
-        make_backend(server, negatives_per_caption=0).generate(1, seed=0)
+        make_backend(server, negatives_per_caption=0, max_retries=2).generate(1, seed=0)
 
 
-def test_unreachable_server_is_retried_then_named(monkeypatch):
-    monkeypatch.setattr("synthmphn.captions.openai_api.HTTP_RETRIES", 1)
-    config = CaptionsConfig(backend="openai", base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2)
+def test_unreachable_server_is_retried_then_named():
+    config = CaptionsConfig(
+        backend="openai", base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2, max_retries=1
+    )
     backend = OpenAIBackend(config)
     backend.backoff_s = 0.01
+    backend.negative_source = "llm"  # every negative over HTTP (the request counts below)
     with pytest.raises(RuntimeError, match=r"127\.0\.0\.1:9/v1/chat/completions"):
         backend.generate(1, seed=0)
 

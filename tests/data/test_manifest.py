@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,16 @@ def test_corrupt_manifest_names_file_and_line(tmp_path: Path, line: str) -> None
     (tmp_path / "manifest.jsonl").write_text(f"{good}\n{line}\n")
     with pytest.raises(ManifestError, match=r"manifest\.jsonl: line 2 is not a valid shard entry"):
         Manifest.load(tmp_path)
+
+
+def test_save_writes_open_clip_sizes_json_read_by_its_trainer(tmp_path: Path) -> None:
+    entries = [write_fake_shard(tmp_path, "train", i, f"t{i}".encode()) for i in range(2)]
+    entries.append(write_fake_shard(tmp_path, "heldout", 0, b"h0"))
+    manifest = Manifest(tmp_path, entries)
+    manifest.add(entries[1].model_copy(update={"n_groups": 5}))
+    manifest.save()
+    sizes = json.loads((tmp_path / "sizes.json").read_text())
+    assert sizes == {"train-000000.tar": 3, "train-000001.tar": 5, "heldout-000000.tar": 3}
+    open_clip_data = pytest.importorskip("open_clip_train.data")
+    total, n_shards = open_clip_data.get_dataset_size(str(tmp_path / "train-{000000..000001}.tar"))
+    assert (total, n_shards) == (8, 2)

@@ -44,11 +44,17 @@ def pairs(batch: list[CaptionSlot]) -> list[tuple[CaptionSlot, CaptionSlot]]:
 @pytest.mark.parametrize("name", ["linear", "cosine", "step", "constant", "none"])
 def test_pairs_per_batch_follow_floor_p_b(name: str) -> None:
     s = sampler(make_groups(40), batch_size=10, name=name, total=30)
+    deficit = 0
     for step, batch in enumerate(s.batches_from(0)):
         expected = pairs_in_batch(hn_fraction_at(s.schedule, step / 30), 10)
-        assert len(batch) == 10
-        assert len(pairs(batch)) == expected == s.pairs_at(step)
-        assert sum(1 for slot in batch if slot.partner >= 0) == 2 * expected
+        assert len(batch) == 10 and expected == s.pairs_at(step)
+        assert sum(1 for slot in batch if slot.partner >= 0) == 2 * len(pairs(batch))
+        if 2 * expected < 10:  # room for singles: exactly ⌊pB⌋ pairs
+            assert len(pairs(batch)) == expected
+        else:  # pairs fill the batch: a deferred counterpart still takes one slot (one pair fewer)
+            assert len(pairs(batch)) in (expected, expected - 1)
+            deficit += expected - len(pairs(batch))
+    assert deficit <= 10  # only the counterparts deferred before p reached 0.5 (at most B of them)
 
 
 def test_pairs_are_adjacent_base_then_negative_of_one_group() -> None:
@@ -140,6 +146,24 @@ def test_groups_without_negatives_only_become_singles() -> None:
         assert len(batch) == 8
         assert all(base.group % 3 for base, _ in pairs(batch))
         assert all(slot.neg == -1 for slot in batch if slot.group % 3 == 0)
+
+
+@pytest.mark.parametrize("name", ["constant", "linear"])
+@pytest.mark.parametrize("every", [0, 4, 2, 1], ids=["0%", "25%", "50%", "100%"])
+def test_groups_without_negatives_are_not_starved(name: str, every: int) -> None:
+    """Every `every`-th group lacks negatives; each caption is still seen once per epoch (±1)."""
+    lacking = tuple(range(0, 200, every)) if every else ()
+    groups = make_groups(200, without_negatives=lacking)
+    captions = 200 + (200 - len(lacking))
+    total = -(-10 * captions // 16)  # 10 epochs (rounded up to a whole batch)
+    s = sampler(groups, batch_size=16, name=name, p_max=0.5, total=total)
+    assert s.captions_per_epoch == captions
+    counts = Counter((slot.group, slot.neg) for batch in s.batches_from(0) for slot in batch)
+    everything = {(g, -1) for g in range(200)} | {(g, 0) for g in range(200) if g not in lacking}
+    assert set(counts) == everything
+    assert all(9 <= c <= 11 for c in counts.values()), sorted(Counter(counts.values()).items())
+    first = Counter((slot.group, slot.neg) for batch in s.batches_from(0, captions // 16) for slot in batch)
+    assert max(first.values()) <= 2  # also within the first epoch: nobody is seen twice before others once
 
 
 def test_rank_blocks_reassemble_the_global_batch() -> None:

@@ -1,4 +1,4 @@
-"""Hard-negative schedules p(t): formulas, warm-up, the registry and ⌊p·B⌋."""
+"""Curricula p(t) and β(t): formulas, warm-up, the registry and ⌊p·B⌋."""
 
 from __future__ import annotations
 
@@ -6,8 +6,15 @@ import math
 
 import pytest
 
-from synthmphn.config import ScheduleConfig
-from synthmphn.data.schedules import HN_SCHEDULES, hn_fraction_at, max_pairs, pairs_in_batch
+from synthmphn.config import HardnessConfig, ScheduleConfig
+from synthmphn.data.schedules import (
+    HN_SCHEDULES,
+    curve_at,
+    hn_beta_at,
+    hn_fraction_at,
+    max_pairs,
+    pairs_in_batch,
+)
 
 
 def test_thesis_default_is_linear_to_half() -> None:
@@ -74,3 +81,20 @@ def test_pairs_in_batch_is_floor_of_p_times_b() -> None:
     assert pairs_in_batch(0.1, 9) == 0
     assert pairs_in_batch(0.5, 7) == 3
     assert max_pairs(ScheduleConfig(name="linear", p_max=0.5), 16) == 8
+
+
+@pytest.mark.parametrize("name", HN_SCHEDULES.names())
+def test_beta_uses_the_same_shapes_scaled_by_its_own_peak(name: str) -> None:
+    # β(t) and p(t) share one family: the same shape and warm-up, each scaled by its own peak (β may exceed 0.5).
+    share = ScheduleConfig(name=name, p_max=0.5, warmup=0.2, steps=3)
+    beta = HardnessConfig(name=name, max=2.0, warmup=0.2, steps=3)
+    for t in (0.0, 0.1, 0.2, 0.35, 0.5, 0.8, 1.0):
+        assert hn_beta_at(beta, t) == pytest.approx(4.0 * hn_fraction_at(share, t))
+
+
+def test_beta_linear_and_warmup_by_hand() -> None:
+    linear = HardnessConfig(name="linear", max=0.5)
+    assert [hn_beta_at(linear, t) for t in (0.0, 0.5, 1.0)] == [0.0, 0.25, 0.5]
+    warm = HardnessConfig(name="constant", max=1.5, warmup=0.5)
+    assert [hn_beta_at(warm, t) for t in (0.0, 0.49, 0.5, 1.0)] == [0.0, 0.0, 1.5, 1.5]
+    assert curve_at(HardnessConfig(name="cosine"), 3.0, 0.5) == pytest.approx(1.5)

@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from synthmphn.config import UserDatasetConfig
-from synthmphn.eval.datasets import CAPTION_TEMPLATES, digit_image, load_user_dataset, real_digits
+from synthmphn.eval.datasets import CAPTION_TEMPLATES, digit_image, real_digits
 from synthmphn.eval.groups import read_classes
+from synthmphn.eval.user_datasets import load_user_dataset
 
 
 def test_real_digits() -> None:
@@ -127,3 +128,66 @@ def test_read_classes_formats(tmp_path: Path) -> None:
     assert [(c.subject, c.name) for c in read_classes(tmp_path)] == [("digit 0", "zero")]
     (tmp_path / "classes.json").write_text('[{"subject": "cat", "name": "a cat"}, "dog"]')
     assert [(c.subject, c.name) for c in read_classes(tmp_path)] == [("cat", "a cat"), ("dog", "dog")]
+
+
+# ----------------------------------------------------------------------------- MNIST and Fashion-MNIST
+
+
+def test_real_mnist_is_dark_ink_on_white() -> None:
+    from synthmphn.eval.datasets import real_mnist
+
+    data = real_mnist()
+    assert len(data.images) == 5000 and data.classnames == [f"digit {d}" for d in range(10)]
+    assert np.bincount(data.labels).tolist() == [500] * 10
+    grey = np.asarray(data.images[0].convert("L"), dtype=np.float32)
+    assert data.images[0].size == (32, 32)
+    assert grey[0].mean() > 250 and grey.min() < 60  # white paper border, dark strokes
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    import gzip
+
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_fashion_mnist_from_idx_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from synthmphn.eval.datasets import FASHION_CLASSNAMES, read_idx, real_fashion_mnist
+
+    images = np.zeros((3, 28, 28), dtype=np.uint8)
+    images[:, 8:20, 8:20] = 255  # a light item on black, as Fashion-MNIST stores it
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.array([9, 0, 4]))
+    assert read_idx(tmp_path / "t10k-labels-idx1-ubyte.gz").tolist() == [9, 0, 4]
+    monkeypatch.setenv("SYNTHMPHN_FASHION_MNIST", str(tmp_path))
+    data = real_fashion_mnist()
+    assert data.labels.tolist() == [9, 0, 4] and data.classnames == list(FASHION_CLASSNAMES)
+    grey = np.asarray(data.images[1].convert("L"))
+    assert grey[0, 0] == 255 and grey[16, 16] == 0  # drawn dark on white
+
+
+def test_fashion_mnist_missing_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from synthmphn.eval.datasets import DatasetUnavailable, real_fashion_mnist
+
+    monkeypatch.setenv("SYNTHMPHN_FASHION_MNIST", str(tmp_path))
+    with pytest.raises(DatasetUnavailable, match=r"make fashion-mnist"):
+        real_fashion_mnist()
+
+
+def test_installed_fashion_mnist() -> None:
+    from synthmphn.eval.datasets import DatasetUnavailable, real_fashion_mnist
+
+    try:
+        data = real_fashion_mnist()
+    except DatasetUnavailable as err:
+        pytest.skip(f"Fashion-MNIST is not installed here ({err})")
+    assert len(data.images) == 10_000 and np.bincount(data.labels).tolist() == [1000] * 10
+
+
+def test_bad_idx_file_names_it(tmp_path: Path) -> None:
+    from synthmphn.eval.datasets import read_idx
+
+    (tmp_path / "x.idx").write_bytes(b"\x00\x00\x0d\x01\x00\x00\x00\x01\x00\x00\x00\x00")
+    with pytest.raises(ValueError, match=r"x\.idx: not an unsigned-byte IDX file"):
+        read_idx(tmp_path / "x.idx")

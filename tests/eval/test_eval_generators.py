@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from eval_fakes import SUBJECTS, ConceptEncoder, World, subject_in
 
+import synthmphn.eval.generators as generators_module
 from synthmphn.config import EvalConfig
 from synthmphn.eval.generators import class_diversity, generators_task, mean_pairwise_distance
+from synthmphn.eval.reference import ClipReference
 
 
 def test_pairwise_distance_by_hand() -> None:
@@ -19,7 +21,14 @@ def test_pairwise_distance_by_hand() -> None:
     assert class_diversity(np.eye(2), np.array([0, 1])) is None
 
 
-def test_tradeoff_table_and_plot(dataset: Path, world: World, tmp_path: Path) -> None:
+def judge_with(monkeypatch: pytest.MonkeyPatch, encoder: ConceptEncoder) -> None:
+    """Makes `encoder` the reference model (zero-shot) of the generators task."""
+    monkeypatch.setattr(generators_module, "reference_for", lambda config: ClipReference(encoder, "fake"))
+
+
+def test_tradeoff_table_and_plot(
+    dataset: Path, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     counter = iter(range(10**6))
 
     def concept(image) -> str | None:
@@ -28,7 +37,9 @@ def test_tradeoff_table_and_plot(dataset: Path, world: World, tmp_path: Path) ->
             return f"noise {next(counter)}"
         return world.about(image, "subject")
 
-    result = generators_task(ConceptEncoder(concept, subject_in), dataset, tmp_path, EvalConfig())
+    judge_with(monkeypatch, ConceptEncoder(concept, subject_in))
+    evaluated = ConceptEncoder(lambda image: "anything", lambda text: "anything")  # never consulted
+    result = generators_task(evaluated, dataset, tmp_path, EvalConfig())
     assert result.errors == []
     rows = {row["generator"]: row for row in result.tables["generators"]}
     assert set(rows) == {"fake:a", "fake:b", "fake:style"}
@@ -39,3 +50,16 @@ def test_tradeoff_table_and_plot(dataset: Path, world: World, tmp_path: Path) ->
     assert rows["fake:a"]["n_images"] == 18  # 6 groups x (base + 2 negatives)
     assert result.metrics["fake:b/diversity"] == pytest.approx(1.0)
     assert result.plots["generators"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_evaluated_model_does_not_move_the_map(
+    dataset: Path, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two very different evaluated models give the same recognizability and diversity (the reference's)."""
+    judge_with(monkeypatch, ConceptEncoder(lambda image: world.about(image, "subject"), subject_in))
+    blind = ConceptEncoder(lambda image: "same", lambda text: "same")
+    sighted = ConceptEncoder(lambda image: world.about(image, "subject"), subject_in)
+    a = generators_task(blind, dataset, tmp_path / "a", EvalConfig())
+    b = generators_task(sighted, dataset, tmp_path / "b", EvalConfig())
+    assert a.tables["generators"] == b.tables["generators"]
+    assert all(row["recognizability"] == 1.0 for row in a.tables["generators"])

@@ -9,7 +9,7 @@ import pytest
 from eval_fakes import World, constant_encoder, subject_encoder
 
 from synthmphn.config import EvalConfig
-from synthmphn.eval.linear_probe import C_GRID, linear_probe, linear_probe_task
+from synthmphn.eval.linear_probe import C_GRID, linear_probe, linear_probe_task, probe_split
 
 
 def test_separable_features_are_probed_perfectly() -> None:
@@ -32,6 +32,41 @@ def test_rare_classes_are_dropped_and_one_class_is_an_error() -> None:
     assert linear_probe(np.eye(3)[labels], labels)["n_classes"] == 2
     with pytest.raises(ValueError, match=">= 2 classes"):
         linear_probe(np.ones((10, 2)), np.array([0] * 9 + [1]))
+
+
+def _group_identity_features(n_groups: int = 200, per_group: int = 3) -> tuple[np.ndarray, ...]:
+    """Features that identify a group (a random code per group, tiny jitter) and carry nothing else:
+    each group's label is drawn at random, so only memorising groups can predict it."""
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(n_groups), per_group)
+    labels = rng.permutation(np.arange(n_groups) % 4)[groups]  # balanced: chance = 1/4
+    codes = rng.normal(size=(n_groups, 256))  # more dims than groups: linearly memorisable
+    return codes[groups] + 0.01 * rng.normal(size=(len(groups), 256)), labels, groups
+
+
+def test_features_that_only_identify_a_group_score_chance() -> None:
+    features, labels, groups = _group_identity_features()
+    leaky = linear_probe(features, labels)  # image-level split: a test image's group is in train
+    honest = linear_probe(features, labels, groups)
+    assert leaky["acc"] > 0.75  # only images whose whole group fell in the test half are guesses
+    assert honest["acc"] < 0.25 + 0.12  # chance is 1/4; 100 unseen test groups
+    assert honest["n_train"] + honest["n_test"] == 600
+
+
+def test_group_split_keeps_every_group_on_one_side_and_is_stratified() -> None:
+    _, labels, groups = _group_identity_features()
+    kept, held = probe_split(labels, groups, 0.5, seed=0)
+    assert set(groups[kept]).isdisjoint(groups[held]) and len(kept) + len(held) == len(labels)
+    assert abs(len(held) - 300) <= 30 and set(labels[held]) == set(labels)
+    fit, val = probe_split(labels[kept], groups[kept], 0.25, seed=0)
+    assert set(groups[kept][fit]).isdisjoint(groups[kept][val]) and abs(len(val) - len(kept) / 4) <= 15
+    with pytest.raises(ValueError, match=">= 2 groups"):
+        probe_split(np.array([0, 1, 0, 1]), np.array([0, 0, 0, 0]), 0.5, seed=0)
+
+
+def test_distinct_groups_are_the_plain_image_split() -> None:
+    features, labels, _ = _group_identity_features()
+    assert linear_probe(features, labels, np.arange(len(labels))) == linear_probe(features, labels)
 
 
 def test_task_on_digits_and_heldout_style(dataset: Path, world: World, tmp_path: Path) -> None:

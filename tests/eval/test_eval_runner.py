@@ -36,7 +36,15 @@ def test_failing_task_is_recorded_and_the_rest_run(
 
     monkeypatch.setitem(EVAL_TASKS._items, "boom", boom)
     cfg = RunConfig.model_validate(
-        {"output": {"dir": str(run_dir)}, "eval": {"tasks": ["boom", *ALL_TASKS], "tsne_points": 30}}
+        {
+            "output": {"dir": str(run_dir)},
+            # a tiny open_clip reference keeps the generators task from training the embedded one here
+            "eval": {
+                "tasks": ["boom", *ALL_TASKS],
+                "tsne_points": 30,
+                "reference_model": "synth-tiny-cnn-32",
+            },
+        }
     )
     path = run_eval(cfg, encoder=caption_encoder(world))
     assert path == run_dir / "eval" / "metrics.json"
@@ -83,3 +91,16 @@ def test_real_tiny_checkpoint(run_dir: Path) -> None:
     assert metrics["checkpoint"].endswith("last.pt")
     assert 0.0 <= metrics["headline"]["retrieval/t2i_r1"] <= 1.0
     assert 0.0 <= metrics["headline"]["compositional/image_acc"] <= 1.0
+
+
+def test_a_split_the_dataset_lacks_is_skipped_while_a_broken_source_is_an_error():
+    from synthmphn.data.store import SplitNotInDataset
+    from synthmphn.eval.base import TaskResult, recording_errors
+
+    result = TaskResult()
+    with recording_errors(result, "heldout_style"):
+        raise SplitNotInDataset("the manifest lists no shard for split 'heldout_style'")
+    with recording_errors(result, "heldout"):
+        raise ValueError("shard heldout-000000.tar: sha256 mismatch")
+    assert result.skipped == ["heldout_style: the manifest lists no shard for split 'heldout_style'"]
+    assert result.errors == ["heldout: shard heldout-000000.tar: sha256 mismatch"]

@@ -90,4 +90,7 @@ def test_task_runs_digits_and_records_a_bad_user_dataset(dataset: Path, tmp_path
     assert result.metrics["heldout_style/acc1"] == pytest.approx(1 / 3)
     assert result.metrics["heldout/acc1"] == pytest.approx(1 / 3)
     assert len(result.tables["digits/per_class"]) == 10
-    assert len(result.errors) == 1 and result.errors[0].startswith("mine:") and str(empty) in result.errors[0]
+    assert result.metrics["mnist/n_images"] == 5000 and result.metrics["mnist/acc1"] == pytest.approx(0.1)
+    errors = [e for e in result.errors if not e.startswith("fashion_mnist:")]  # absent where not installed
+    assert ("fashion_mnist/n_images" in result.metrics) == (len(errors) == len(result.errors))
+    assert len(errors) == 1 and errors[0].startswith("mine:") and str(empty) in errors[0]

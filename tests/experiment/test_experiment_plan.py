@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from synthmphn.experiment import load_experiment, plan_grid
+from synthmphn.config import TrainConfig
+from synthmphn.experiment import load_experiment, plan_grid, run_config
 from synthmphn.report.experiment import results_markdown, summarise
+from synthmphn.train.budget import images_per_step, mean_pairs_per_batch
 
 
 def _write_spec(tmp_path: Path, body: str) -> Path:
@@ -94,3 +96,37 @@ def test_shipped_experiments_validate_every_cell(path: Path):
     runs, _ = plan_grid(spec)  # resolves and validates every (variant, seed) config
     assert len(spec.seeds) >= 3
     assert len(runs) == len(spec.variants) * len(spec.seeds)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_grids_hold_images_per_step_equal_across_variants(path: Path):
+    spec = load_experiment(path)
+    runs, _ = plan_grid(spec)
+    budgets = {
+        f"{r.variant}/{r.seed}": images_per_step(run_config(spec, r.variant, r.seed, list(r.overrides)).train)
+        for r in runs
+    }
+    assert len(set(budgets.values())) == 1, budgets
+
+
+def test_objectives_grid_has_mpclip_without_pairs_and_no_alias_column():
+    spec = load_experiment(Path(__file__).parents[2] / "configs" / "experiments" / "objectives.yaml")
+    p0 = run_config(spec, "mpclip-p0", 0).train
+    assert p0.loss == "mpclip" and mean_pairs_per_batch(p0) == 0.0
+    assert all(run_config(spec, v, 0).train.loss != "tripletclip-sym" for v in spec.variants)
+
+
+def test_images_per_step_by_hand():
+    def tc(**kw: object) -> TrainConfig:
+        return TrainConfig.model_validate({"steps": 10, **kw})
+
+    constant = {"name": "constant", "p_max": 0.5}
+    assert images_per_step(tc(loss="mpclip", batch_size=64, images_per_caption=2)) == 128
+    assert images_per_step(tc(loss="clip", batch_size=64, accum_steps=3)) == 192
+    # negclip ignores HN images: at p = 0.5 all 128 slots are pairs, 64 of them HN
+    assert images_per_step(tc(loss="negclip", batch_size=128, hn_schedule=constant)) == 64
+    assert images_per_step(tc(loss="negclip", batch_size=10, hn_schedule={"name": "none"})) == 10
+    # linear 0 -> 0.5 on B = 4: ⌊2t⌋ pairs = 0 for t < 0.5, 1 for 0.5 <= t < 1, 2 at t = 1 (1 of 1001 points)
+    linear = tc(loss="negclip", batch_size=4, hn_schedule={"name": "linear", "p_max": 0.5})
+    assert mean_pairs_per_batch(linear) == pytest.approx((500 * 1 + 1 * 2) / 1001)
+    assert images_per_step(linear) == pytest.approx(4 - (502 / 1001))

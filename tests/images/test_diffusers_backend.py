@@ -121,6 +121,14 @@ def test_missing_pipeline_path_names_it(tmp_path):
         DiffusersGenerator(missing, 32, ImagesConfig().diffusers)
 
 
+def test_a_folder_that_is_no_pipeline_is_refused_before_loading(tmp_path):
+    (tmp_path / "unet").mkdir()
+    with pytest.raises(
+        FileNotFoundError, match=r"model_index\.json: missing; 'diffusers:.*' must name a pipeline"
+    ):
+        DiffusersGenerator(tmp_path, 32, ImagesConfig().diffusers)
+
+
 def test_importing_images_does_not_import_torch_or_diffusers():
     code = "import sys, synthmphn.images; print('torch' in sys.modules, 'diffusers' in sys.modules)"
     out = subprocess.run(

@@ -1,4 +1,4 @@
-"""`tripletclip` (thesis form) and `tripletclip-sym` (ours) against hand computations."""
+"""`tripletclip` (thesis form) and `tripletclip-sym` (an alias of mpclip) against hand computations."""
 
 import pytest
 import torch
@@ -40,6 +40,17 @@ def test_tripletclip_sym_matches_hand_computation_over_the_union(make_hn_batch, 
     out = create_loss("tripletclip-sym")(batch)
     assert out["loss"].item() == pytest.approx(expected, rel=1e-12)
     torch.testing.assert_close(out["loss"], create_loss("mpclip")(batch)["loss"])
+
+
+@pytest.mark.parametrize("m", [1, 2])
+def test_tripletclip_sym_is_an_alias_of_mpclip(make_hn_batch, m):
+    from synthmphn.losses.mpclip import MultiPositiveClipLoss
+    from synthmphn.losses.tripletclip_sym import ALIAS_OF, TripletClipSymLoss
+
+    batch = make_hn_batch(m=m, seed=20)
+    sym, mp = create_loss("tripletclip-sym")(batch), create_loss(ALIAS_OF)(batch)
+    assert ALIAS_OF == "mpclip" and issubclass(TripletClipSymLoss, MultiPositiveClipLoss)
+    assert sym.keys() == mp.keys() and all(torch.equal(sym[k], mp[k]) for k in sym)
 
 
 def pair_batch(hn_image_y: float):

@@ -11,7 +11,14 @@ from torchvision.transforms.functional import to_tensor
 from synthmphn.losses import ContrastiveBatch, create_loss
 from synthmphn.models import CONFIG_DIR, create_clip, tiny_model_names
 
-TINY = ["synth-tiny-cnn", "synth-tiny-cnn-32", "synth-tiny-sigmoid", "synth-tiny-vit", "synth-tiny-vit-64"]
+TINY = [
+    "synth-tiny-cnn",
+    "synth-tiny-cnn-32",
+    "synth-tiny-convnext-32",
+    "synth-tiny-sigmoid",
+    "synth-tiny-vit",
+    "synth-tiny-vit-64",
+]
 
 
 def random_images(count: int, size: int, seed: int = 0) -> list[Image.Image]:

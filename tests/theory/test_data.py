@@ -87,3 +87,16 @@ def test_zero_shot_task_labels_and_margin(dicts):
         task.prompts @ dicts.text, torch.repeat_interleave(torch.eye(5), 10, dim=1), atol=1e-5
     )
     assert len(task.labels.unique()) == 5
+
+
+def test_no_dataclass_field_is_declared_twice():
+    # A repeated annotation silently replaces the first (Pairs once listed z_x twice).
+    import ast
+    import inspect
+
+    import synthmphn.theory.data as data
+
+    for node in ast.walk(ast.parse(inspect.getsource(data))):
+        if isinstance(node, ast.ClassDef):
+            names = [s.target.id for s in node.body if isinstance(s, ast.AnnAssign)]
+            assert len(names) == len(set(names)), (node.name, names)

@@ -40,8 +40,14 @@ def test_purification_on_hand_built_rows():
     assert result.features == 2  # features 0 and 3
     assert result.neurons == 3
     assert result.threshold == pytest.approx(0.45)
-    assert result.magnitude == pytest.approx((1 + 1 + 0.9) / 3, abs=1e-6)
+    # the authors' magnitude: Σ loadings of the 3 purified neurons / the 2 purified features
+    assert result.magnitude == pytest.approx((1 + 1 + 0.9) / 2, abs=1e-6)
+    assert purification(weight, eye, magnitude="neuron").magnitude == pytest.approx(
+        (1 + 1 + 0.9) / 3, abs=1e-6
+    )
     assert result.features_by_threshold[0] == 1 and result.features_by_threshold[-1] == 0
+    with pytest.raises(ValueError, match="'feature' or 'neuron'"):
+        purification(weight, eye, magnitude="row")  # type: ignore[arg-type]
 
 
 def oracle_encoders(dicts, neurons):

@@ -14,6 +14,7 @@ from synthmphn.config import SimulateConfig
 from synthmphn.io import read_json
 from synthmphn.theory.simulate import run_simulation, unit_path
 from synthmphn.theory.summary import PUBLISHED
+from synthmphn.theory.unit import takes_authors_branch
 
 SMALL = dict(dim=100, n_web=1000, epochs=12, batch_size=100, lr=0.03, recaptioner_lr=0.01, n_test=300)
 
@@ -91,3 +92,29 @@ def test_changed_settings_recompute_units(tmp_path):
     assert list(read_json(tmp_path / "timing.json")["computed_units_seconds"]) == ["p0.2000_seed0"]
     run_simulation(changed, tmp_path, seed=0)
     assert read_json(tmp_path / "timing.json")["computed_units_seconds"] == {}
+
+
+def test_authors_branch_retrains_longer_on_the_filtered_set_only(tmp_path):
+    base = {**SMALL, "epochs": 3}
+    config = SimulateConfig(
+        ps=[0.4],
+        seeds=[0],
+        tsne_p=0.9,
+        workers=1,
+        authors_retrain=True,
+        authors_retrain_max_features=50,
+        authors_retrain_epochs=5,
+        **base,
+    )
+    unit = read_json(run_simulation(config, tmp_path / "authors", seed=0))["units"][0]
+    assert unit["filter"]["authors_branch"] == 1.0
+    assert len(unit["recaptioned"]["loss_history"]) == 5 and len(unit["raw"]["loss_history"]) == 3
+    plain = SimulateConfig(ps=[0.4], seeds=[0], tsne_p=0.9, workers=1, **base)
+    unit = read_json(run_simulation(plain, tmp_path / "plain", seed=0))["units"][0]
+    assert unit["filter"]["authors_branch"] == 0.0 and len(unit["recaptioned"]["loss_history"]) == 3
+
+
+def test_authors_branch_needs_the_flag_and_few_purified_features():
+    on = SimulateConfig(authors_retrain=True)
+    assert takes_authors_branch(on, 25) and not takes_authors_branch(on, 26)
+    assert not takes_authors_branch(SimulateConfig(), 0)

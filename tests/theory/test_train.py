@@ -7,7 +7,7 @@ import torch
 
 from synthmphn.theory.data import Pairs
 from synthmphn.theory.encoders import UnitNeuronEncoder
-from synthmphn.theory.train import l2_penalty, lr_at, nt_xent_loss, shuffled_batches
+from synthmphn.theory.train import l2_penalty, lr_at, lr_every, nt_xent_loss, shuffled_batches
 
 
 def hand_nt_xent(rows: list[list[float]], tau: float) -> float:
@@ -75,3 +75,8 @@ def test_shuffled_batches_cover_every_pair_once():
     seen = torch.cat([b.z_x[:, 0] for b in batches])
     assert sorted(seen.long().tolist()) == list(range(n))
     assert not torch.equal(seen, torch.arange(n, dtype=torch.float32))
+
+
+def test_authors_decay_is_tenfold_every_period_and_matches_lr_at_on_30_epochs():
+    assert [lr_every(e, 10, 1.0) for e in (0, 9, 10, 25, 59)] == pytest.approx([1.0, 1.0, 0.1, 0.01, 1e-5])
+    assert all(lr_every(e, 10, 3e-3) == pytest.approx(lr_at(e, 30, 3e-3)) for e in range(30))

@@ -51,3 +51,37 @@ def test_two_processes_equal_one(finished_run: Path, tiny_dataset: Path, tmp_pat
     losses_one = [r["loss"] for r in read_metrics(finished_run / "metrics.jsonl")]
     losses_two = [r["loss"] for r in read_metrics(tmp_path / "ddp" / "train" / "metrics.jsonl")]
     assert losses_two == pytest.approx(losses_one, rel=1e-5)
+
+
+def test_two_processes_equal_one_for_the_batchnorm_free_cnn(tiny_dataset: Path, tmp_path: Path) -> None:
+    from synthmphn.train.loop import run_training
+
+    one_dir = run_training(
+        tiny_config(tmp_path / "one", tiny_dataset, model={"name": "synth-tiny-convnext-32"})
+    )
+    cfg = tiny_config(tmp_path / "ddp", tiny_dataset, model={"name": "synth-tiny-convnext-32"})
+    config_path = tmp_path / "ddp.yaml"
+    config_path.write_text(yaml.safe_dump(config_to_dict(cfg)))
+    result = torchrun_train(config_path, processes=2)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "BatchNorm" not in result.stderr
+
+    one = load_checkpoint(last_checkpoint(one_dir))
+    two = load_checkpoint(last_checkpoint(tmp_path / "ddp" / "train"))
+    assert one["synthmphn"]["model_name"] == "synth-tiny-convnext-32" and two["synthmphn"]["step"] == 4
+    for name, value in one["state_dict"].items():
+        torch.testing.assert_close(two["state_dict"][name], value, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_batchnorm_on_cpu_processes_is_warned_and_synced_on_cuda_only(caplog) -> None:
+    from synthmphn.models.factory import create_clip
+    from synthmphn.train.distributed import DistInfo, batchnorm_layers, sync_batchnorm
+
+    cnn = create_clip("synth-tiny-cnn-32").model
+    assert batchnorm_layers(cnn) == 19 and batchnorm_layers(create_clip("synth-tiny-convnext-32").model) == 0
+    caplog.clear()
+    assert sync_batchnorm(cnn, DistInfo(), 8) is cnn and not caplog.text  # one process: nothing to do
+    with caplog.at_level("WARNING"):
+        assert sync_batchnorm(cnn, DistInfo(rank=0, world_size=2), 8) is cnn
+    assert "19 BatchNorm layers and 2 CPU processes" in caplog.text and "4-sample share" in caplog.text
+    assert "synth-tiny-convnext-32" in caplog.text

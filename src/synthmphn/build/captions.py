@@ -16,7 +16,9 @@ from typing import Any
 
 from synthmphn.build.plan import CAPTIONS_DIR, SPLIT_PREFIXES, BuildError, split_sizes
 from synthmphn.captions import class_table, create_caption_backend
+from synthmphn.captions.llm import LLMBackend
 from synthmphn.captions.misalign import apply_misalignment
+from synthmphn.captions.unseen import SEEN_IN_TRAIN, generate_unseen, train_texts
 from synthmphn.config import RunConfig
 from synthmphn.data.records import CaptionDraft
 from synthmphn.data.shards import check_group_id
@@ -33,28 +35,26 @@ class Captions:
 
 
 def generate_captions(cfg: RunConfig) -> Captions:
-    """Writes every split's captions; held-out splits drop captions that also occur in train (unseen captions)."""
+    """Writes every split's captions: train without duplicate base captions, held-out splits without any
+    text (base or HN) seen in train (`captions.unseen`)."""
     backend = create_caption_backend(cfg.captions)
     result = Captions({})
-    train_texts: set[str] = set()
+    seen: set[str] = set()
+    oversample = not isinstance(backend, LLMBackend)  # an LLM is asked for n, then only the shortfall
     for split, n in split_sizes(cfg).items():
         if n == 0 or (split == "heldout_style" and cfg.images.heldout_style is None):
             continue
-        # Oversample held-out splits a little so dropping captions seen in train still leaves n.
-        wanted = n if split == "train" else n + n // 4 + 8
-        out = backend.generate(wanted, derive_seed(cfg.seed, "captions", split), prefix=SPLIT_PREFIXES[split])
-        result.rejections.update(out.rejections)
+        seed = derive_seed(cfg.seed, "captions", split)
+        train = split == "train"
+        out = generate_unseen(backend, n, seed, SPLIT_PREFIXES[split], seen, oversample, distinct=train)
         drafts = list(out.drafts)
-        if split == "train":
-            drafts = apply_misalignment(
-                drafts, cfg.captions, cfg.seed
-            )  # no-op unless captions.misalign_p > 0
-            train_texts = {d.caption for d in drafts}
-        else:
-            unseen = [d for d in drafts if d.caption not in train_texts]
-            if len(unseen) < len(drafts):
-                result.rejections[f"{split}: caption also in train"] += min(len(drafts) - len(unseen), n)
-            drafts = unseen
+        if train:
+            drafts = apply_misalignment(drafts, cfg.captions, cfg.seed)  # no-op unless misalign_p > 0
+            seen = train_texts(drafts)
+        n_seen = out.rejections.pop(SEEN_IN_TRAIN, 0)
+        if n_seen:
+            result.rejections[f"{split}: caption also in train"] += min(n_seen, n)
+        result.rejections.update(out.rejections)
         result.drafts[split] = drafts[:n]
     return result
 

@@ -14,10 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from synthmphn.build.cleanup import has_shards
 from synthmphn.build.plan import BUILD_CONFIG_NAME, CAPTIONS_DIR, SPLIT_PREFIXES, BuildError, RenderPlan
 from synthmphn.config import ImagesConfig, identity_differences
 from synthmphn.images import GENERATORS, parse_generator_name, plan_images
-from synthmphn.io import read_json
+from synthmphn.io import folder_lock, read_json
+from synthmphn.io import remove_stale_temp_files as io_remove_stale
+
+BUILD_LOCK = ".build.lock"
 
 
 def check_generators(plans: dict[str, RenderPlan]) -> None:
@@ -45,7 +49,8 @@ def check_engine(images: ImagesConfig) -> None:
     """Fails early when `images.engine: ray` is asked for but Ray is not installed."""
     if images.engine == "ray" and importlib.util.find_spec("ray") is None:
         raise BuildError(
-            "images.engine=ray needs Ray: pip install 'synthmphn[ray]' (or set images.engine=local)"
+            "images.engine=ray needs Ray: pip install -e '.[ray]' in the synthmphn checkout "
+            "(or set images.engine=local)"
         )
 
 
@@ -67,16 +72,21 @@ def check_writable(folder: Path, what: str) -> None:
 
 
 def check_existing_dataset(dataset_dir: Path, build_identity: dict[str, Any]) -> bool:
-    """Refuses to add to a dataset folder built with a different config; True when there is one to resume."""
+    """Refuses to add shards to a dataset folder holding shards of a different config; True when there is
+    a dataset to resume. A folder with metadata but no shard is reused whatever config wrote it."""
     path = dataset_dir / BUILD_CONFIG_NAME
     if not path.exists():
-        if (dataset_dir / "manifest.jsonl").exists():
+        if (dataset_dir / "manifest.jsonl").exists() or has_shards(dataset_dir):
             raise BuildError(
                 f"{dataset_dir}: holds shards but no {BUILD_CONFIG_NAME}, so they may come from another config; "
                 "delete the folder or choose another output.dir"
             )
         return False
     differences = identity_differences(read_json(path), build_identity)
+    if differences and not has_shards(dataset_dir):
+        # metadata without a shard (an older version left it after a failed build): nothing to keep
+        print(f"note: {dataset_dir} holds no shard yet; building it with this config", file=sys.stderr)
+        return False
     if differences:
         raise BuildError(
             f"{dataset_dir}: holds a dataset built with a different config; differing fields:\n  "
@@ -88,26 +98,12 @@ def check_existing_dataset(dataset_dir: Path, build_identity: dict[str, Any]) ->
 
 @contextlib.contextmanager
 def build_lock(dataset_dir: Path) -> Iterator[None]:
-    """Holds an exclusive lock on the dataset folder, waiting for another build of the same folder to finish."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - non-POSIX: no locking
+    """Holds `<dataset_dir>/.build.lock`, waiting for another build of the same folder to finish."""
+    with folder_lock(dataset_dir, BUILD_LOCK, "build"):
         yield
-        return
-    with open(dataset_dir / ".build.lock", "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for another build of {dataset_dir} to finish...", file=sys.stderr)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def remove_stale_temp_files(dataset_dir: Path) -> None:
     """Deletes temp files a killed build left behind (atomic writes that never got renamed)."""
-    for pattern in (".*.tar.*.tmp", ".manifest.jsonl.*.tmp", f"{CAPTIONS_DIR}/.*.tmp"):
-        for path in dataset_dir.glob(pattern):
-            path.unlink(missing_ok=True)
+    for pattern in (".*.tar.*.tmp", ".manifest.jsonl.*.tmp", ".sizes.json.*.tmp", f"{CAPTIONS_DIR}/.*.tmp"):
+        io_remove_stale(dataset_dir, pattern)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import replace
 from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
 
 from synthmphn.build.plan import ShardTask
 from synthmphn.build.worker import ShardResult, render_shard
@@ -45,22 +48,46 @@ def run_processes(tasks: Sequence[ShardTask], workers: int, on_result: OnResult,
 
 
 def run_ray(tasks: Sequence[ShardTask], workers: int, on_result: OnResult, on_groups: OnGroups) -> None:
-    """Renders shards as Ray tasks (RAY_ADDRESS joins a cluster; the dataset folder must be shared storage)."""
-    import ray  # optional dependency (synthmphn[ray]); checks.check_engine fails early without it
+    """Renders shards as Ray tasks (RAY_ADDRESS joins a cluster; the dataset folder must be shared storage).
+
+    Shard paths are made absolute before the tasks leave this process: a cluster's workers run in
+    another working directory, where a relative output.dir would name another folder. Without
+    RAY_ADDRESS a local Ray starts with `workers` CPUs, or every core when images.workers is 1 (default).
+    """
+    import ray  # optional dependency (pip install -e '.[ray]'); checks.check_engine fails early without it
 
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS")
         if address:
-            ray.init(address=address)
+            join_ray_cluster(ray, address)
         else:
-            ray.init(num_cpus=workers)
+            ray.init(num_cpus=workers if workers > 1 else None)
     remote = ray.remote(num_cpus=1)(render_shard)
-    pending = [remote.remote(task) for task in tasks]
+    pending = [remote.remote(task) for task in absolute_tasks(tasks)]
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
         result = ray.get(done[0])
         on_result(result)
         on_groups(result.entry.n_groups, result.entry.n_images)
+
+
+def absolute_tasks(tasks: Sequence[ShardTask]) -> list[ShardTask]:
+    """The tasks with absolute shard paths (resolved against this process's working directory)."""
+    return [replace(task, path=Path(task.path).resolve()) for task in tasks]
+
+
+def join_ray_cluster(ray: Any, address: str) -> None:
+    """`ray.init(address)`; an authentication failure says which setting Ray's token auth needs."""
+    try:
+        ray.init(address=address)
+    except Exception as err:  # noqa: BLE001 - Ray's auth errors have no stable public class
+        if "auth" not in f"{type(err).__name__} {err}".lower():
+            raise
+        raise RuntimeError(
+            f"Ray cluster {address} refused the connection ({type(err).__name__}): clusters started with "
+            "token authentication (`ray start --head` on Ray >= 2.60) need RAY_AUTH_MODE=token in this "
+            "environment too (and the cluster's token, see Ray's authentication docs)"
+        ) from err
 
 
 def choose_engine(images: ImagesConfig, n_tasks: int) -> tuple[Engine, int]:

@@ -31,6 +31,7 @@ from synthmphn.build.checks import (
     check_writable,
     remove_stale_temp_files,
 )
+from synthmphn.build.cleanup import undone_unless_a_shard_exists
 from synthmphn.build.engines import choose_engine
 from synthmphn.build.plan import (
     BUILD_CONFIG_NAME,
@@ -89,19 +90,20 @@ def pending_tasks(tasks: Sequence[ShardTask], manifest: Manifest, stats: BuildSt
 def run_build(cfg: RunConfig) -> Path:
     """Builds (or resumes) the dataset of `cfg` in `cfg.dataset_dir` and returns that folder."""
     started = time.perf_counter()
-    plans = prepare(cfg)
     dataset_dir = cfg.dataset_dir
-    with build_lock(dataset_dir):
-        resuming = check_existing_dataset(dataset_dir, stage_identity(cfg, "build"))
-        remove_stale_temp_files(dataset_dir)
-        for plan in plans.values():  # creating the pool validates models and paths before any captions
-            generator_pool(plan.pool, cfg.images)
-        cached = load_captions(dataset_dir) if resuming else None  # a resumed LLM build keeps its captions
-        captions = cached if cached is not None else generate_captions(cfg)
-        check_draft_ids(captions)
-        write_metadata(cfg, captions, fresh_captions=cached is None)
-        setup_s = time.perf_counter() - started  # validation, generator pools, captions
-        summary = render_all(cfg, captions, plans, started, setup_s)
+    with undone_unless_a_shard_exists(dataset_dir, cfg.output.dir):  # a refusal leaves the folders as found
+        plans = prepare(cfg)
+        with build_lock(dataset_dir):
+            resuming = check_existing_dataset(dataset_dir, stage_identity(cfg, "build"))
+            remove_stale_temp_files(dataset_dir)
+            for plan in plans.values():  # creating the pool validates models and paths before any captions
+                generator_pool(plan.pool, cfg.images)
+            cached = load_captions(dataset_dir) if resuming else None  # a resumed LLM build keeps them
+            captions = cached if cached is not None else generate_captions(cfg)
+            check_draft_ids(captions)
+            write_metadata(cfg, captions, fresh_captions=cached is None)
+            setup_s = time.perf_counter() - started  # validation, generator pools, captions
+            summary = render_all(cfg, captions, plans, started, setup_s)
     print(format_summary(summary), file=sys.stderr)
     return dataset_dir
 

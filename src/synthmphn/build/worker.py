@@ -16,9 +16,10 @@ from synthmphn.build.plan import RENDER_BATCH_IMAGES, ShardTask
 from synthmphn.build.stats import BuildStats
 from synthmphn.config import ImagesConfig
 from synthmphn.data.manifest import ShardEntry
-from synthmphn.data.records import CaptionDraft, Group, ImageRecord, NegativeCaption
+from synthmphn.data.records import CaptionDraft, CaptionSpec, Group, ImageRecord, NegativeCaption
 from synthmphn.data.shards import write_shard
 from synthmphn.images import ImageJob, create_pool, encode_image, plan_group, render_jobs
+from synthmphn.images.procedural import drawn_record
 
 
 @dataclass
@@ -40,6 +41,12 @@ def generator_pool(names: Sequence[str], images: ImagesConfig) -> dict[str, Any]
     return _POOLS[key]
 
 
+def image_record(key: str, generator: str, seed: int, spec: CaptionSpec | None) -> ImageRecord:
+    """An image's record; a profiled procedural generator's failure (what it really draws) goes in it too."""
+    failure, drawn = drawn_record(generator, spec, seed)
+    return ImageRecord(key=key, generator=generator, seed=seed, failure=failure, drawn=drawn)
+
+
 def group_record(draft: CaptionDraft, task: ShardTask) -> Group:
     """The group record of a draft with every image planned; negatives reuse the base's generators and seeds."""
     plans = plan_group(
@@ -52,10 +59,10 @@ def group_record(draft: CaptionDraft, task: ShardTask) -> Group:
     )
     ext = task.images.format
 
+    specs = {"base": draft.spec, **{f"neg{j}": neg.spec for j, neg in enumerate(draft.negatives)}}
+
     def records(role: str) -> list[ImageRecord]:
-        return [
-            ImageRecord(key=f"{role}.{i}.{ext}", generator=g, seed=s) for i, (g, s) in enumerate(plans[role])
-        ]
+        return [image_record(f"{role}.{i}.{ext}", g, s, specs[role]) for i, (g, s) in enumerate(plans[role])]
 
     negatives = [
         NegativeCaption(text=neg.text, kind=neg.kind, spec=neg.spec, images=records(f"neg{j}"))

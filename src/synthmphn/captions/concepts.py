@@ -113,7 +113,13 @@ def _read_tree(path: Path) -> dict[str, Any]:
     """Parses a YAML/JSON bank file, or turns a .txt list of subjects into the same tree."""
     if not path.is_file():
         raise FileNotFoundError(f"concepts file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"captions.concepts_file={path}: not a UTF-8 text file (byte {err.start}: {err.reason}); "
+            "give a YAML, JSON or .txt concept list"
+        ) from None
     if path.suffix.lower() == ".txt":
         return {"subjects": _subjects_from_lines(text)}
     try:

@@ -1,63 +1,92 @@
-"""What the LLM backends share: prompts, JSON parsing, validation, retries (transformers and openai).
+"""What the LLM backends share: prompts, reply parsing, validation, retries (transformers and openai).
 
 We decide the content and the LLM only phrases it. A group's spec and its negatives' edits come from the
 concept bank (`sampling.plan_for_group`, the same plan the grammar renders), then:
 
-1. Base captions: the LLM is asked to caption the spec, answering `{"caption": "..."}`. The reply is parsed
-   (first JSON object with a string `caption`, anywhere in the text) and checked: not empty, mentions the
-   subject (singular or plural) and every stated attribute value word for word. A failure is counted by
-   reason and retried with a new seed, up to `max_retries` times; then the group is re-drawn with a new spec
-   (counted `group_redrawn`), at most `MAX_REDRAWS` times, after which it is dropped (`group_dropped`) and
-   the result has fewer than `n` drafts (ids keep their index, so there are gaps).
-2. Hard negatives: for each planned edit the LLM rewrites the accepted caption changing that one slot to the
-   chosen value, so the negative's kind and spec are known. A reply must pass `validate_negative` (one
-   contiguous word-level edit, not identical, not a duplicate) and mention the new value; a failure is
-   retried like above, then the negative is dropped (`negative_dropped`). There is no grammar fallback, so
-   every kept caption was written by the LLM.
+1. Base captions: the LLM is asked, with two worked examples (few-shot), to caption the spec on one line
+   `Caption: ...`, rephrasing the grammar's draft of it (shown in the prompt) (a format 135M-parameter chat models follow; a JSON `{"caption": "..."}` reply is read
+   too). The reply is checked: a caption, not a list or a description of the request (no `:`, braces,
+   "json"/"following items"..., at most 40 words), mentions the subject once (singular or plural) and every
+   stated attribute value word for word. A failure is counted by reason and retried with a new seed, up to
+   `max_retries` times; then the group is re-drawn with a new spec (counted `group_redrawn`), at most
+   `MAX_REDRAWS` times, after which it is dropped (`group_dropped`) and the result has fewer than `n`
+   drafts (ids keep their index, so there are gaps); fewer than `SHORTFALL` of `n` kept logs a warning.
+2. Hard negatives: the plan chose the slot and its new value. With `negative_source = "edit"` (the
+   backends' setting) the edit is applied to the accepted caption programmatically (`validate.apply_slot_edit`:
+   the one mention of the old value replaced, a/an fixed), so it is one edit by construction and costs no
+   LLM call; only where that is impossible (the old value is not stated exactly once, or a count edit
+   changes singular/plural) is the LLM asked to rewrite the caption. Every negative, either way, must pass
+   `validate_negative` (not identical, not a duplicate) and `validate_slot_edit` (the words going out
+   are the old value, the words coming in the new value, a/an and plurals allowed, nothing else changed,
+   the old value gone); an LLM failure is retried, then the negative is dropped (`negative_dropped`).
+   `negative_source = "llm"` (an attribute, set by tests of the rewrite path) asks the LLM for every one.
 
 Backends implement `complete(requests) -> list[str]` (one raw reply per request; tests monkeypatch it).
 Every request carries its own seed, derived from (run seed, group id, task, index, draw, attempt).
+Prompts and reply parsing live in captions/prompts.py.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import logging
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 
 from synthmphn.captions.base import CaptionResult
 from synthmphn.captions.concepts import ConceptBank, bank_for
+from synthmphn.captions.grammar import render_caption, sample_template
+from synthmphn.captions.prompts import (
+    LINE_PREFIX,
+    PLAIN_PREFILL,
+    base_messages,
+    negative_messages,
+    parse_caption,
+    plain_prompt,
+)
 from synthmphn.captions.sampling import NO_EDIT_LEFT, Edit, GroupPlan, plan_for_group, resolve_edit_kinds
-from synthmphn.captions.validate import EMPTY, normalized, validate_negative
+from synthmphn.captions.validate import (
+    EMPTY,
+    apply_slot_edit,
+    normalized,
+    validate_negative,
+    validate_slot_edit,
+    word_tokens,
+)
 from synthmphn.config import CaptionsConfig
 from synthmphn.data.records import CaptionDraft, CaptionSpec, NegativeCaption
 from synthmphn.progress import progress
 from synthmphn.seeding import derive_seed
 
-INVALID_JSON = "invalid_json"
+INVALID_JSON = "invalid_json"  # no caption found in the reply (neither a `Caption:` line nor JSON)
+NOT_A_CAPTION = "not_a_caption"  # a list, a description of the request, or too long
 MISSING_SUBJECT = "missing_subject"
+REPEATED_SUBJECT = "repeated_subject"
 MISSING_ATTRIBUTE = "missing_attribute"
-MISSING_VALUE = "missing_value"
 GROUP_REDRAWN = "group_redrawn"
 GROUP_DROPPED = "group_dropped"
 NEGATIVE_DROPPED = "negative_dropped"
 MAX_REDRAWS = 2
-
-SYSTEM_PROMPT = (
-    "You write short, literal captions for images of a synthetic dataset. "
-    'Reply with one JSON object, {"caption": "..."}, and nothing else.'
+SHORTFALL = 0.8  # keeping fewer than this share of the asked groups logs a warning
+MAX_CAPTION_WORDS = 40
+META_WORDS = frozenset(
+    [
+        "json",
+        "object",
+        "caption",
+        "captions",
+        "item",
+        "items",
+        "following",
+        "list",
+        "subject",
+        "attribute",
+        "attributes",
+        "value",
+        "values",
+    ]
 )
-JSON_HINT = 'Reply as JSON: {"caption": "..."}'
-PLAIN_PREFILL = '{"caption": "'  # ends a prompt without chat template so a base LM continues the JSON
-ATTRIBUTE_HINTS = {
-    "colour": "colour of the subject",
-    "size": "size of the subject",
-    "position": "where it is in the image",
-    "count": "how many, as a word; plural noun if more than one",
-    "texture": "surface pattern of the subject",
-    "background": "what is behind it",
-}
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,56 +103,7 @@ class LLMRequest:
     edit: Edit | None = None  # the planned edit (negative tasks)
 
 
-# ----------------------------------------------------------------------------- prompts
-
-
-def base_messages(spec: CaptionSpec, bank: ConceptBank) -> list[dict[str, str]]:
-    """Chat messages asking for a caption that states exactly `spec`."""
-    facts = [f"- subject: {bank.subject(spec.subject).name}"]
-    facts += [
-        f"- {name} ({ATTRIBUTE_HINTS.get(name, name)}): {value}" for name, value in spec.attributes.items()
-    ]
-    user = (
-        "Write one caption of at most 30 words for an image that shows exactly the following. "
-        "Use each value word for word and add no other objects or attributes.\n"
-        + "\n".join(facts)
-        + "\n"
-        + JSON_HINT
-    )
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
-
-
-def negative_messages(caption: str, edit: Edit) -> list[dict[str, str]]:
-    """Chat messages asking to rewrite `caption` with the one change `edit` makes."""
-    what = "subject" if edit.kind == "subject" else edit.kind.removeprefix("attribute:")
-    user = (
-        f'Caption: "{caption}"\n'
-        f'Rewrite this caption changing only the {what} from "{edit.old}" to "{edit.value}". '
-        "Keep every other word exactly as it is; change a neighbouring word only where grammar "
-        "forces it (a/an, plural).\n" + JSON_HINT
-    )
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
-
-
-def plain_prompt(messages: list[dict[str, str]]) -> str:
-    """A prompt for models without a chat template: the messages' text, then the start of the JSON answer."""
-    return "\n\n".join(m["content"] for m in messages) + "\n" + PLAIN_PREFILL
-
-
-# ----------------------------------------------------------------------------- parsing and checks
-
-
-def parse_caption(text: str) -> str | None:
-    """The `caption` of the first JSON object in `text` that has one (whitespace collapsed), else None."""
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"\{", text):
-        try:
-            obj, _ = decoder.raw_decode(text, match.start())
-        except json.JSONDecodeError:
-            continue
-        if isinstance(obj, dict) and isinstance(obj.get("caption"), str):
-            return " ".join(obj["caption"].split())
-    return None
+# ----------------------------------------------------------------------------- checks
 
 
 def mentions(text: str, phrase: str) -> bool:
@@ -135,23 +115,70 @@ def check_base(caption: str, spec: CaptionSpec, bank: ConceptBank) -> str | None
     """None when a base caption is usable for `spec`, else the rejection reason."""
     if not normalized(caption):
         return EMPTY
+    words = word_tokens(caption)
+    if (
+        any(mark in caption for mark in ":{}[]\n")
+        or META_WORDS & set(words)
+        or len(words) > MAX_CAPTION_WORDS
+    ):
+        return NOT_A_CAPTION
     subject = bank.subject(spec.subject)
-    if not (mentions(caption, subject.name) or mentions(caption, subject.plural)):
+    said = _mentions_of(words, [subject.name, subject.plural])
+    if said == 0:
         return MISSING_SUBJECT
+    if said > 1:
+        return REPEATED_SUBJECT  # "a house ... of a photo of a house": a second object, not the planned image
     if not all(mentions(caption, value) for value in spec.attributes.values()):
         return MISSING_ATTRIBUTE
     return None
 
 
-def check_negative(caption: str, negative: str, edit: Edit, bank: ConceptBank, seen: list[str]) -> str | None:
-    """None when `negative` is a valid one-edit rewrite of `caption` stating the edit's new value."""
+def _mentions_of(words: list[str], forms: list[str]) -> int:
+    """How many separate mentions of any of `forms` `words` hold (a form inside a longer one counts once:
+    "two copies of digit 5" is one mention of the forms "digit 5" and "copies of digit 5")."""
+    words, count = list(words), 0
+    for form in sorted({tuple(word_tokens(f)) for f in forms}, key=len, reverse=True):
+        n, i = len(form), 0
+        while n and i <= len(words) - n:
+            if tuple(words[i : i + n]) == form:
+                words[i : i + n] = [""] * n
+                count += 1
+                i += n
+            else:
+                i += 1
+    return count
+
+
+def slot_forms(edit: Edit, bank: ConceptBank, spec: CaptionSpec) -> list[tuple[str, str]]:
+    """The (old, new) phrasings of an edit's slot: subjects singular and plural; a count with its noun."""
+    if edit.kind == "subject":
+        old, new = bank.subject(edit.old), bank.subject(edit.value)
+        return [(old.name, new.name), (old.plural, new.plural)]
+    forms = [(edit.old, edit.value)]
+    if edit.kind == "attribute:count":
+        noun = bank.subject(spec.subject)
+        nouns = {word: noun.name if word == "one" else noun.plural for word in (edit.old, edit.value)}
+        forms.append((f"{edit.old} {nouns[edit.old]}", f"{edit.value} {nouns[edit.value]}"))
+    return forms
+
+
+def check_negative(
+    caption: str, negative: str, edit: Edit, bank: ConceptBank, seen: list[str], spec: CaptionSpec
+) -> str | None:
+    """None when `negative` is `caption` with exactly the edit's slot changed (see `validate_slot_edit`)."""
     reason = validate_negative(caption, negative, seen)
     if reason is not None:
         return reason
-    options = [edit.value]
-    if edit.kind == "subject":
-        options.append(bank.subject(edit.value).plural)
-    return None if any(mentions(negative, o) for o in options) else MISSING_VALUE
+    return validate_slot_edit(caption, negative, slot_forms(edit, bank, spec))
+
+
+def programmatic_negative(caption: str, edit: Edit, bank: ConceptBank, spec: CaptionSpec) -> str | None:
+    """The negative made by replacing the slot's old value in `caption`, or None when that is not safe
+    (old value not stated exactly once; a count edit between one and many, whose noun must change too)."""
+    if edit.kind == "attribute:count" and (edit.old == "one") != (edit.value == "one"):
+        return None
+    forms = slot_forms(edit, bank, spec)
+    return apply_slot_edit(caption, forms if edit.kind == "subject" else forms[:1])
 
 
 # ----------------------------------------------------------------------------- the shared driver
@@ -181,6 +208,16 @@ class _Accepted:
     negatives: dict[int, NegativeCaption] = field(default_factory=dict)
 
 
+def no_caption_message(config: CaptionsConfig, n: int, rejections: Counter[str]) -> str:
+    """Why an LLM backend produced no group at all: the backend, the model and every rejection count."""
+    counts = ", ".join(f"{reason} {count}" for reason, count in sorted(rejections.items())) or "none"
+    return (
+        f"captions.backend={config.backend!r} (captions.model={config.model!r}) gave no valid caption for "
+        f"any of {n} groups (rejections: {counts}); check that the model follows the prompt, or raise "
+        "captions.max_retries"
+    )
+
+
 class LLMBackend:
     """Caption backend driven by an LLM; subclasses implement `complete` (see the module doc)."""
 
@@ -188,6 +225,7 @@ class LLMBackend:
         self.config = config
         self.bank = bank_for(config)
         self.kinds = resolve_edit_kinds(self.bank, config.negative_kinds)
+        self.negative_source = "edit"  # "llm": every negative rewritten by the LLM (see the module doc)
 
     @property
     def chunk_size(self) -> int:
@@ -213,6 +251,15 @@ class LLMBackend:
         for group in accepted.values():
             if group.plan.missing:
                 rejections[NO_EDIT_LEFT] += group.plan.missing
+        if len(accepted) < SHORTFALL * n:
+            log.warning(
+                "%s captions: kept %d of %d groups asked (rejections: %s); the model may be too weak "
+                "for the prompts, see captions.max_retries / captions.model",
+                type(self).__name__,
+                len(accepted),
+                n,
+                dict(rejections.most_common(4)),
+            )
         drafts = [
             CaptionDraft(
                 id=gid,
@@ -222,6 +269,8 @@ class LLMBackend:
             )
             for gid, a in sorted(accepted.items())
         ]
+        if n > 0 and not drafts:
+            raise ValueError(no_caption_message(self.config, n, rejections))
         return CaptionResult(drafts=drafts, rejections=rejections)
 
     def _complete_all(self, requests: list[LLMRequest], desc: str) -> list[str]:
@@ -274,8 +323,10 @@ class LLMBackend:
         job.plan = self.plan(seed, job.group_id, job.draw)
 
     def _base_request(self, job: _BaseJob, seed: int) -> LLMRequest:
+        template = sample_template(random.Random(derive_seed(seed, job.group_id, "draft", job.draw)))
+        draft = render_caption(job.plan.spec, template, self.bank)
         return LLMRequest(
-            messages=base_messages(job.plan.spec, self.bank),
+            messages=base_messages(job.plan.spec, self.bank, draft),
             seed=derive_seed(seed, job.group_id, "base", job.draw, job.attempt),
             group_id=job.group_id,
             task="base",
@@ -290,6 +341,8 @@ class LLMBackend:
             for gid, a in sorted(accepted.items())
             for j, edit in enumerate(a.plan.edits)
         ]
+        if self.negative_source == "edit":
+            jobs = [job for job in jobs if not self._edit_negative(job, accepted[job.group_id])]
         while jobs:
             replies = self._complete_all([self._negative_request(job, seed) for job in jobs], "negatives")
             retry = []
@@ -305,12 +358,17 @@ class LLMBackend:
                     rejections[NEGATIVE_DROPPED] += 1
             jobs = retry
 
+    def _edit_negative(self, job: _NegativeJob, group: _Accepted) -> bool:
+        """Makes the negative by editing the caption (no LLM call); True when it was made and kept."""
+        text = programmatic_negative(job.caption, job.edit, self.bank, group.plan.spec)
+        return text is not None and self._accept_negative(job, text, group) is None
+
     def _accept_negative(self, job: _NegativeJob, text: str | None, group: _Accepted) -> str | None:
         """Checks one reply and stores it in its group when valid; returns the rejection reason or None."""
         if text is None:
             return INVALID_JSON
         seen = [n.text for n in group.negatives.values()]
-        reason = check_negative(job.caption, text, job.edit, self.bank, seen)
+        reason = check_negative(job.caption, text, job.edit, self.bank, seen, group.plan.spec)
         if reason is None:
             group.negatives[job.index] = NegativeCaption(text=text, kind=job.edit.kind, spec=job.edit.spec)
         return reason
@@ -326,3 +384,13 @@ class LLMBackend:
             caption=job.caption,
             edit=job.edit,
         )
+
+
+__all__ = [
+    "LINE_PREFIX",
+    "PLAIN_PREFILL",
+    "base_messages",
+    "negative_messages",
+    "parse_caption",
+    "plain_prompt",
+]

@@ -4,8 +4,8 @@
 `https://api.openai.com/v1`), `captions.model` the model name, and the key (optional; local servers rarely
 need one) is read from the environment variable named by `captions.api_key_env`. Requests run
 `captions.concurrency` at a time; each sends its own `seed`. 429, 5xx, timeouts and connection errors are
-retried `HTTP_RETRIES` times with exponential backoff (honouring a numeric Retry-After); other HTTP errors
-fail at once with the status and body. With `captions.cache_dir` set, every reply is stored under
+retried `captions.max_retries` times with exponential backoff (honouring a numeric Retry-After), each
+try bounded by `captions.timeout_s`; other HTTP errors fail at once with the status and body. With `captions.cache_dir` set, every reply is stored under
 sha256(model, messages, temperature, seed), written atomically, so a rerun sends no request at all.
 """
 
@@ -26,7 +26,6 @@ from synthmphn.captions.llm import LLMBackend, LLMRequest
 from synthmphn.config import CaptionsConfig
 from synthmphn.io import atomic_write_json
 
-HTTP_RETRIES = 5
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0
 
@@ -119,20 +118,21 @@ class OpenAIBackend(LLMBackend):
         key = os.environ.get(self.config.api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        for attempt in range(HTTP_RETRIES + 1):
+        retries = self.config.max_retries
+        for attempt in range(retries + 1):
             request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self.config.timeout_s) as response:
                     return json.loads(response.read().decode("utf-8"))
             except urllib.error.HTTPError as err:
                 detail = err.read().decode("utf-8", "replace")[:300]
-                if err.code not in RETRY_STATUS or attempt == HTTP_RETRIES:
+                if err.code not in RETRY_STATUS or attempt == retries:
                     raise RuntimeError(
                         f"{self.url}: HTTP {err.code} after {attempt + 1} tries: {detail}"
                     ) from None
                 delay = _retry_after(err.headers.get("Retry-After")) or self.backoff_s * 2**attempt
             except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-                if attempt == HTTP_RETRIES:
+                if attempt == retries:
                     raise RuntimeError(
                         f"{self.url}: request failed after {attempt + 1} tries: {err}"
                     ) from None

@@ -1,7 +1,9 @@
 """The `transformers` caption backend: any local causal LM, batched generation with left padding.
 
 `captions.model` is a local folder saved with `save_pretrained` (or a `.gguf` file, loaded with
-`gguf_file=`; needs the `gguf` package). Nothing is downloaded. Prompts use the tokenizer's chat template
+`gguf_file=`; transformers needs the `gguf` and `accelerate` packages for that: `pip install -e '.[llm]'`).
+Nothing is downloaded. Small instruct models (SmolLM2-135M) work with the shared prompts' line format and
+few-shot examples (captions/prompts.py). Prompts use the tokenizer's chat template
 when it has one; otherwise the messages are joined as plain text ending with `{"caption": "` so a base
 model continues the JSON (the prefix is put back before parsing). Sampling uses `captions.temperature`
 (0 = greedy, then retries repeat the same reply); `torch.manual_seed` is set per batch from the requests'
@@ -15,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from synthmphn.captions.base import CAPTION_BACKENDS
-from synthmphn.captions.llm import PLAIN_PREFILL, LLMBackend, LLMRequest, plain_prompt
+from synthmphn.captions.llm import LLMBackend, LLMRequest
+from synthmphn.captions.prompts import PLAIN_PREFILL, plain_prompt
 from synthmphn.config import CaptionsConfig
 from synthmphn.seeding import derive_seed
 
@@ -34,6 +37,18 @@ def resolve_model_path(model: str | None) -> Path:
             "(the transformers backend never downloads; save the model there first)"
         )
     return path
+
+
+def require_gguf_support(path: Path) -> None:
+    """Raises RuntimeError naming the missing packages and the install line (transformers' own error for a
+    missing accelerate names no fix), before any loading starts."""
+    import importlib.util
+
+    missing = [name for name in ("gguf", "accelerate") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise RuntimeError(
+            f"captions.model: loading {path.name} (GGUF) needs {' and '.join(missing)}: pip install -e '.[llm]'"
+        )
 
 
 @CAPTION_BACKENDS.register("transformers")
@@ -56,6 +71,7 @@ class TransformersBackend(LLMBackend):
 
         folder, kwargs = self.model_path, {}
         if self.model_path.is_file() and self.model_path.suffix == ".gguf":
+            require_gguf_support(self.model_path)
             folder, kwargs = self.model_path.parent, {"gguf_file": self.model_path.name}
         tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
         tokenizer.padding_side = "left"

@@ -52,11 +52,11 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
     if path is not None:
         source = str(path)
         try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            loaded = read_yaml(path)
         except FileNotFoundError:
             raise ConfigError(f"{path}: config file not found") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML ({err})") from None
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: top level must be a mapping of sections")
         tree = loaded or {}
@@ -64,6 +64,26 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
         keys, value = parse_override(text)
         apply_override(tree, keys, value)
     return validate_config(tree, source)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parses a YAML file; a file that is not UTF-8 text or not YAML is a one-line ValueError naming it
+    (and the line and column of a syntax error)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a UTF-8 text file (byte {err.start}: {err.reason})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({yaml_problem(err)})") from None
+
+
+def yaml_problem(err: yaml.YAMLError) -> str:
+    """'line L, column C: problem' of a YAML syntax error (PyYAML's own message spans several lines)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None else str(problem)
 
 
 def validate_config(tree: dict[str, Any], source: str = "config") -> RunConfig:

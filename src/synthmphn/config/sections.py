@@ -60,6 +60,7 @@ class CaptionsConfig(StrictModel):
     batch_size: int = Field(8, ge=1)
     max_new_tokens: int = Field(96, ge=1)
     temperature: float = Field(0.7, ge=0.0)
+    # Retries of a rejected caption (LLM backends) and of a failed HTTP request (openai): 0 = one try.
     max_retries: int = Field(3, ge=0, json_schema_extra=EXECUTION)
     concurrency: int = Field(4, ge=1, json_schema_extra=EXECUTION)
     timeout_s: float = Field(60.0, gt=0, json_schema_extra=EXECUTION)
@@ -77,6 +78,10 @@ class DiffusersConfig(StrictModel):
     device: str = "cpu"
     batch_size: int = Field(4, ge=1)
     negative_prompt: str | None = None
+
+
+MAX_IMAGE_SIZE = 2048
+"""Largest images.size (pixels per side): every image is held decoded in memory while a shard is written."""
 
 
 class ImagesConfig(StrictModel):
@@ -98,6 +103,16 @@ class ImagesConfig(StrictModel):
     diffusers: DiffusersConfig = DiffusersConfig()
     workers: int = Field(1, ge=1, json_schema_extra=EXECUTION)  # shard bytes do not depend on these two
     engine: Literal["local", "ray"] = Field("local", json_schema_extra=EXECUTION)
+
+    @field_validator("size")
+    @classmethod
+    def _size_bounded(cls, size: int) -> int:
+        if size > MAX_IMAGE_SIZE:
+            raise ValueError(
+                f"{size} pixels per side is more than {MAX_IMAGE_SIZE} (images are rendered and held in "
+                f"memory at this size); use 8..{MAX_IMAGE_SIZE}"
+            )
+        return size
 
     @field_validator("pool")
     @classmethod
@@ -123,13 +138,27 @@ class SplitsConfig(StrictModel):
 # ----------------------------------------------------------------------------- train
 
 
-class ScheduleConfig(StrictModel):
-    """Hard-negative curriculum p(t): fraction of batch slots holding a base+HN pair at progress t."""
+class CurveConfig(StrictModel):
+    """The shape of a training curriculum (data/schedules.py): a registered shape, a warm-up, plateaus."""
 
     name: str = "constant"
-    p_max: float = Field(0.5, ge=0.0, le=0.5)
     warmup: float = Field(0.0, ge=0.0, le=1.0)
     steps: int = Field(4, ge=1)  # number of plateaus for the `step` schedule
+
+
+class ScheduleConfig(CurveConfig):
+    """Hard-negative curriculum p(t): ⌊p(t)·B⌋ base+HN pairs in a batch of B at progress t (2⌊p·B⌋ slots).
+
+    As in the thesis code, p = 0.5 fills the whole batch with pairs (p_max <= 0.5) and p = 0.25 half of it.
+    """
+
+    p_max: float = Field(0.5, ge=0.0, le=0.5)
+
+
+class HardnessConfig(CurveConfig):
+    """Hardness curriculum β(t) of a hardness-weighted loss (hn-nce): the same shapes as p(t), peak `max`."""
+
+    max: float = Field(0.5, ge=0.0)
 
 
 class ModelConfig(StrictModel):
@@ -147,6 +176,8 @@ class TrainConfig(StrictModel):
     images_per_caption: int = Field(1, ge=1)
     batch_size: int = Field(128, ge=2)
     hn_schedule: ScheduleConfig = ScheduleConfig()
+    # β(t) for a hardness-weighted loss (hn-nce); None = the loss's fixed beta (train.loss_options.beta).
+    hn_beta: HardnessConfig | None = None
     # Length of the run: `epochs` (fractional allowed) when set, else `steps` optimiser steps.
     epochs: float | None = Field(None, gt=0, json_schema_extra=RESUMABLE)
     steps: int | None = Field(1000, ge=1, json_schema_extra=RESUMABLE)
@@ -155,6 +186,9 @@ class TrainConfig(StrictModel):
     warmup_steps: int = Field(50, ge=0)
     grad_clip: float | None = 1.0
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # Micro-batches per optimiser step. Each micro-batch is its own contrastive problem (B captions see only
+    # each other) and their losses are averaged: NOT equivalent to one batch of accum_steps·B captions
+    # (fewer negatives per row); it only saves memory at the same images per step.
     accum_steps: int = Field(1, ge=1)
     checkpoint_every: int = Field(200, ge=1, json_schema_extra=RESUMABLE)
     log_every: int = Field(10, ge=1, json_schema_extra=RESUMABLE)
@@ -185,13 +219,19 @@ class UserDatasetConfig(StrictModel):
 
 class EvalConfig(StrictModel):
     tasks: list[str] = ["zeroshot", "retrieval", "compositional", "linear_probe", "diagnostics", "generators"]
-    checkpoint: str = "last"
+    checkpoint: str = "last"  # "last", a checkpoint path, or "none" (evaluate `model_name` as it loads)
+    # The architecture of a checkpoint that records none (open_clip_train's epoch_N.pt): open_clip name or
+    # local-dir:PATH. A run's own checkpoints record theirs, so it never changes a run's output (EXECUTION).
+    model_name: str | None = Field(None, json_schema_extra=EXECUTION)
+    out: Path | None = Field(None, json_schema_extra=LOCATION)  # where metrics go (default <output.dir>/eval)
     datasets: list[UserDatasetConfig] = []
     sugarcrepe: list[Path] = []  # SugarCrepe-format JSON files
     sugarcrepe_images: Path | None = None
     batch_size: int = Field(256, ge=1)
     tsne_points: int = Field(1000, ge=10)
     device: str = Field("cpu", json_schema_extra=EXECUTION)
+    # judges generators (eval `generators`, `synthmphn analyse`): "embedded" or "<open_clip name>:<pretrained>"
+    reference_model: str = "embedded"
 
 
 # ----------------------------------------------------------------------------- theory / recaption
@@ -228,6 +268,14 @@ class SimulateConfig(StrictModel):
     workers: int = Field(
         0, ge=0, json_schema_extra=EXECUTION
     )  # processes running (p, seed) units in parallel; 0 = one per CPU
+    # Purified magnitude: Σ loadings of the purified neurons / #purified features (the authors') or / #neurons.
+    purified_magnitude: Literal["feature", "neuron"] = "feature"
+    # The authors' branch (sun-messi/VLM): when the raw model purifies <= authors_retrain_max_features
+    # features, the recaptioned model trains authors_retrain_epochs epochs on the filtered set only (lr x0.1
+    # every epochs/3 epochs). Off by default: our protocol retrains every unit alike (see theory/simulate.py).
+    authors_retrain: bool = False
+    authors_retrain_max_features: int = Field(25, ge=0)
+    authors_retrain_epochs: int = Field(60, ge=1)
 
 
 class RecaptionConfig(StrictModel):
@@ -278,4 +326,5 @@ class RunConfig(StrictModel):
 
     @property
     def eval_dir(self) -> Path:
-        return self.output.dir / "eval"
+        """Where `eval` writes metrics and plots: `eval.out`, else <output.dir>/eval."""
+        return self.eval.out if self.eval.out is not None else self.output.dir / "eval"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from torch.utils.data import Dataset
 
 from synthmphn.data.records import Group, ImageRecord
 from synthmphn.data.sampler import CaptionSlot
+from synthmphn.data.shards import ShardError
 from synthmphn.data.store import GroupStore
 from synthmphn.seeding import derive_seed
 
@@ -197,3 +198,20 @@ def check_images_per_caption(groups: Sequence[Group], m: int, negatives: bool) -
             f"train.images_per_caption <= {fewest[0]} or build with more images per caption "
             "(images.per_caption, or images.strategy=msm-all with a larger pool)"
         )
+
+
+def next_batch(batches: Iterator[TrainBatch]) -> TrainBatch:
+    """The next batch; a ShardError raised in a DataLoader worker keeps its one-line message.
+
+    torch re-raises a worker's exception with the worker's traceback in the message; the last line of
+    that traceback is the original message (naming the shard and member).
+    """
+    try:
+        return next(batches)
+    except ShardError as err:
+        lines = [line for line in str(err).splitlines() if line.strip()]
+        if len(lines) > 1 and lines[0].startswith("Caught "):
+            raise ShardError(
+                lines[-1].removeprefix(f"{type(err).__module__}.").removeprefix("ShardError: ")
+            ) from None
+        raise

@@ -1,8 +1,13 @@
 """The dataset manifest: `manifest.jsonl`, one line per shard (path, split, index, n_groups, n_images, sha256).
 
-The manifest is the dataset's table of contents: readers find shards through it, and `build` resumes by
-skipping shards it lists whose file still has the listed sha256. It is rewritten atomically after each
+The manifest is the dataset's table of contents: readers find shards through it (and check each shard's
+sha256 once per process before reading it, `Manifest.check_shard`), and `build` resumes by skipping shards
+it lists whose file still has the listed sha256. It is rewritten atomically after each
 shard, with lines in a fixed order (split, then index), so a finished build's manifest is deterministic.
+
+Next to it, `sizes.json` maps each shard's file name to its sample count (one sample per group), the file
+open_clip's trainer reads to size an epoch, so `--train-data 'dataset/train-{000000..000003}.tar'` needs
+no `--train-num-samples`. It is rewritten with the manifest, from the manifest.
 """
 
 from __future__ import annotations
@@ -13,11 +18,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from synthmphn.data.shards import file_sha256
-from synthmphn.io import atomic_write_text
+from synthmphn.data.shards import damaged_member, file_sha256
+from synthmphn.io import atomic_write_json, atomic_write_text
 
 MANIFEST_NAME = "manifest.jsonl"
+SIZES_NAME = "sizes.json"
 SPLITS = ("train", "heldout", "heldout_style")
+
+
+_VERIFIED: set[tuple[str, int, int, str]] = set()
+"""(resolved path, size, mtime_ns, sha256) of shards this process has already hashed and found intact."""
 
 
 class ManifestError(ValueError):
@@ -85,9 +95,17 @@ class Manifest:
         return manifest
 
     def save(self) -> None:
-        """Writes the manifest atomically, one JSON line per shard, ordered by split then index."""
+        """Writes the manifest atomically, one JSON line per shard, ordered by split then index.
+
+        Also writes `sizes.json` ({shard file name: n_groups}), open_clip's per-shard sample counts.
+        """
         lines = [entry.model_dump_json() + "\n" for entry in self.entries()]
         atomic_write_text(self.path, "".join(lines))
+        atomic_write_json(self.dataset_dir / SIZES_NAME, self.sizes())
+
+    def sizes(self) -> dict[str, int]:
+        """{shard file name: samples in it}: open_clip counts a group shard's samples as its groups."""
+        return {Path(entry.path).name: entry.n_groups for entry in self.entries()}
 
     def add(self, entry: ShardEntry) -> None:
         """Adds a shard, replacing any entry for the same (split, index)."""
@@ -119,6 +137,29 @@ class Manifest:
         if actual != entry.sha256:
             return f"{path}: sha256 {actual[:12]}... differs from the manifest's {entry.sha256[:12]}..."
         return None
+
+    def check_shard(self, entry: ShardEntry) -> None:
+        """Raises ManifestError naming the shard unless its file has the listed sha256.
+
+        Hashes each shard once per process: a file with the same size and mtime is not hashed again.
+        """
+        path = self.shard_path(entry)
+        try:
+            stat = path.stat()
+        except OSError:
+            stat = None
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, entry.sha256) if stat else None
+        if key is not None and key in _VERIFIED:
+            return
+        problem = self.problem(entry)
+        if problem is not None:
+            damage = damaged_member(path) if stat is not None else None
+            raise ManifestError(
+                f"{problem}{f' ({damage})' if damage else ''}: the shard is corrupt or was changed after "
+                "the build; rebuild the dataset (`synthmphn build`) or restore the file"
+            )
+        if key is not None:
+            _VERIFIED.add(key)
 
     def verify(self, split: str | None = None) -> int:
         """Recomputes every listed shard's sha256 (or those of `split`); returns how many were checked.

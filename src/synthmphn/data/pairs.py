@@ -1,12 +1,13 @@
 """A plain (image, caption) view of a dataset, and an export to open_clip-ready pair shards.
 
 Our group shards already carry ``{id}.png`` + ``{id}.txt`` (the FIRST base image), so open_clip's
-``--train-data`` reads them as they are, but sees one image per caption. `export_pairs` writes one sample
-per base image (and optionally per negative image) so open_clip sees every image:
+``--train-data`` reads them as they are, but sees one image per caption and decodes every PNG of the
+group to get it. `export_pairs` writes one sample per base image (and per negative image, paired with the
+negative caption it was rendered from) so open_clip sees every image, plus the `sizes.json` its trainer
+reads to size an epoch (`synthmphn export` is the command):
 
-    synthmphn build configs/quickstart.yaml
-    python -c "from synthmphn.data.pairs import export_pairs; print(export_pairs('runs/quickstart/dataset', 'pairs'))"
-    python -m open_clip_train.main --train-data 'pairs/pairs-{000000..000003}.tar' --train-num-samples N ...
+    synthmphn export runs/quickstart --out runs/quickstart/export
+    python -m open_clip_train.main --train-data 'runs/quickstart/export/pairs/pairs-{000000..000003}.tar' ...
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from synthmphn.data.shards import read_shard, write_tar
 from synthmphn.io import atomic_write_json
 
 EXPORT_INFO_NAME = "pairs.json"
+SIZES_NAME = "sizes.json"  # open_clip_train's per-shard sample counts (same name as the dataset's)
 
 
 @dataclass
@@ -104,13 +106,15 @@ def export_pairs(
 ) -> PairsExport:
     """Writes one WebDataset sample per image (`{key}.png` + `{key}.txt` + `{key}.json`) as `pairs-NNNNNN.tar`.
 
-    Returns the brace URL and sample count to pass as open_clip's `--train-data` / `--train-num-samples`;
-    the same is saved in `out_dir/pairs.json`. Output bytes are deterministic like the group shards.
+    Returns the brace URL and sample count to pass as open_clip's `--train-data` (its trainer reads the
+    count from `out_dir/sizes.json`); both are also saved in `out_dir/pairs.json`. Output bytes are
+    deterministic like the group shards.
     """
     if samples_per_shard < 1:
         raise ValueError(f"samples_per_shard must be >= 1, got {samples_per_shard}")
     out = Path(out_dir)
     shards: list[Path] = []
+    sizes: dict[str, int] = {}
     pending: list[list[tuple[str, bytes]]] = []
     n_samples = 0
 
@@ -118,6 +122,7 @@ def export_pairs(
         path = out / f"pairs-{len(shards):06d}.tar"
         write_tar(path, [member for sample in pending for member in sample])
         shards.append(path)
+        sizes[path.name] = len(pending)
         pending.clear()
 
     for group, images in iter_groups(dataset_dir, split):
@@ -134,4 +139,5 @@ def export_pairs(
     )
     info = {"url": result.url, "n_samples": n_samples, "split": split, "include_negatives": include_negatives}
     atomic_write_json(out / EXPORT_INFO_NAME, info)
+    atomic_write_json(out / SIZES_NAME, sizes)
     return result

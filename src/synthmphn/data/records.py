@@ -6,7 +6,9 @@ the generator that drew it and its seed, so it can be regenerated and results sl
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 ATTRIBUTE_NAMES = ("colour", "size", "position", "count", "texture", "background")
 
@@ -33,13 +35,30 @@ class CaptionSpec(BaseModel):
 
 
 class ImageRecord(BaseModel):
-    """One rendered image: the sample key it is stored under, its generator and seed."""
+    """One rendered image: the sample key it is stored under, its generator and seed, and, when its
+    generator's profile (`images.profiles`) made it fail, the failure mode and what it really shows.
+
+    `failure`/`drawn` are written only when set, so shards of faithful generators stay byte-identical to
+    (and readable by) readers that predate them.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     key: str  # member name inside the shard sample, e.g. "base.0.png" or "neg0.2.png"
     generator: str
     seed: int
+    failure: str | None = None  # omission | count | binding | swap | small (images.profiles.FAILURE_MODES)
+    drawn: dict[str, str] | None = (
+        None  # the slots really drawn where they differ, e.g. {"subject": "digit 7"}
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        for name in ("failure", "drawn"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class NegativeCaption(BaseModel):

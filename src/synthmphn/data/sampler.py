@@ -1,16 +1,25 @@
-"""The group-aware batch sampler: B caption slots per batch, ⌊p(t)·B⌋ of them base+HN pairs (SPEC §3).
+"""The group-aware batch sampler: B caption slots per batch, up to ⌊p(t)·B⌋ of them base+HN pairs (SPEC §3).
+
+p counts pairs per slot, as in the thesis code: ⌊p·B⌋ pairs fill 2⌊p·B⌋ slots, so p = 0.5 fills the whole
+batch with pairs and p = 0.25 half of it.
 
 A *caption* is a group's base caption or one of its hard negatives. Each epoch, every group contributes its
 base caption and one negative (negative ``j = epoch mod n_negatives``, so several negatives take turns across
 epochs; a group without negatives contributes its base only). Groups are visited in a fresh permutation
 per epoch, seeded by (seed, epoch).
 
-Batch k (progress t = k / total_steps) has P = ⌊p(t)·B⌋ pairs and S = B − 2P singles, filled in this order:
+Batch k (progress t = k / total_steps) targets P = ⌊p(t)·B⌋ pairs, filled in this order:
 
-1. singles from the *deferred* queue: counterparts of earlier singles, oldest first;
-2. P pairs: the next groups with a negative, laid out as slots (2i, 2i+1) = (base, HN);
-3. the remaining singles from the next groups: a coin flip (seeded by (seed, k)) picks base or HN, and the
-   other caption joins the deferred queue, so an epoch still sees every caption exactly once.
+1. singles from the *deferred* queue (counterparts of earlier singles, oldest first), up to B − 2P of them
+   and at least one, so a counterpart never waits for ever when pairs would fill every slot;
+2. the next fresh groups in stream order: a group with a negative becomes a pair, laid out as slots
+   (2i, 2i+1) = (base, HN), while fewer than P pairs are planned and two slots are left; otherwise a
+   single: a group without negatives its base, a group with one a coin flip (seeded by (seed, k)) between
+   base and HN, the other caption joining the deferred queue.
+
+Groups without negatives are never passed over (they take one slot where they come in the stream), so
+every caption is seen once per epoch (±1) whatever share of groups lacks negatives; the price is that such
+a batch holds fewer than P pairs (measured: at p = 0.5, B = 16 and 25% of groups lacking negatives, 6.4 of 8 on average).
 
 A group appears at most once per batch; a group that would repeat (a deferred counterpart meeting its own
 group's next-epoch visit) waits for the next batch. Pairs come first in the batch, then singles.
@@ -39,7 +48,7 @@ from synthmphn.data.records import Group
 from synthmphn.data.schedules import hn_fraction_at, pairs_in_batch
 from synthmphn.seeding import derive_seed
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: groups without negatives keep their place (issue #12); v1 sequences differ
 
 
 class CaptionSlot(NamedTuple):
@@ -124,7 +133,8 @@ class GroupBatchSampler:
         return step * self.batch_size / self.captions_per_epoch
 
     def pairs_at(self, step: int) -> int:
-        """⌊p(t)·B⌋ for batch `step` (0 when training on base captions only)."""
+        """⌊p(t)·B⌋, the pairs batch `step` aims for (0 when training on base captions only); a batch holds
+        fewer when deferred counterparts or groups without negatives need the slots."""
         if not self.negatives:
             return 0
         return pairs_in_batch(hn_fraction_at(self.schedule, step / self.total_steps), self.batch_size)
@@ -180,17 +190,25 @@ class GroupBatchSampler:
     # ------------------------------------------------------------------ the algorithm
 
     def _build(self, cursor: _Cursor) -> list[CaptionSlot]:
-        """Builds the global batch at `cursor.step` and advances the cursor past it."""
+        """Builds the global batch at `cursor.step` and advances the cursor past it (module doc, steps 1-3)."""
         step = cursor.step
         n_pairs = self.pairs_at(step)
-        n_singles = self.batch_size - 2 * n_pairs
         used: set[int] = set()
-        singles = _take_deferred(cursor.deferred, n_singles, used)
-        pairs = self._take_fresh(cursor, n_pairs, used, need_negative=True)
-        n_singles += 2 * (n_pairs - len(pairs))  # too few groups with negatives: fill with singles
+        # Deferred counterparts first; at least one even when pairs fill the batch (p = 0.5), so none waits.
+        singles = _take_deferred(cursor.deferred, max(self.batch_size - 2 * n_pairs, 1), used)
+        pairs: list[tuple[int, int]] = []
         coin = random.Random(derive_seed(self.seed, "hn-single", step))
-        for group, epoch in self._take_fresh(cursor, n_singles - len(singles), used, need_negative=False):
-            singles.append(self._single(group, epoch, coin, cursor.deferred))
+        skipped: list[tuple[int, int]] = []
+        room = self.batch_size - len(singles)
+        while room > 0:
+            group, epoch = self._next_fresh(cursor, used, skipped)
+            if self.n_negatives[group] > 0 and len(pairs) < n_pairs and room >= 2:
+                pairs.append((group, epoch))
+                room -= 2
+            else:  # no negatives, the batch's pairs are done, or one slot is left
+                singles.append(self._single(group, epoch, coin, cursor.deferred))
+                room -= 1
+        cursor.fresh.extendleft(reversed(skipped))  # passed-over items keep their place
         slots = []
         for group, epoch in pairs:
             base = len(slots)
@@ -215,31 +233,20 @@ class GroupBatchSampler:
         deferred.append((group, other))
         return group, chosen
 
-    def _take_fresh(
-        self, cursor: _Cursor, count: int, used: set[int], need_negative: bool
-    ) -> list[tuple[int, int]]:
-        """Takes up to `count` fresh (group, epoch) items whose group is not yet in the batch.
+    def _next_fresh(self, cursor: _Cursor, used: set[int], skipped: list[tuple[int, int]]) -> tuple[int, int]:
+        """The next fresh (group, epoch) of the stream whose group is not yet in the batch (marked used).
 
-        Items passed over keep their place at the front of the stream. The scan looks ahead at most
-        one permutation plus a batch, so it always ends.
+        Items passed over go to `skipped` (the caller puts them back at the front). It always ends: the
+        stream is refilled a permutation at a time and a batch uses fewer than n_groups >= B groups.
         """
-        taken: list[tuple[int, int]] = []
-        skipped: list[tuple[int, int]] = []
-        budget = 2 * len(self.n_negatives) + self.batch_size
-        while len(taken) < count and budget > 0:
+        while True:
             if not cursor.fresh:
                 self._append_epoch(cursor)
             group, epoch = item = cursor.fresh.popleft()
-            budget -= 1
-            if group in used or (need_negative and self.n_negatives[group] == 0):
-                skipped.append(item)
-                continue
-            used.add(group)
-            taken.append(item)
-        cursor.fresh.extendleft(reversed(skipped))
-        if not need_negative and len(taken) < count:  # pragma: no cover - excluded by _check_sizes
-            raise RuntimeError(f"sampler: could not fill batch {cursor.step} with distinct groups")
-        return taken
+            if group not in used:
+                used.add(group)
+                return item
+            skipped.append(item)
 
     def _append_epoch(self, cursor: _Cursor) -> None:
         """Appends the next epoch's permutation of the groups to the fresh stream."""

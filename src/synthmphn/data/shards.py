@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from PIL import Image
 from pydantic import ValidationError
 
 from synthmphn.data.records import Group
@@ -326,3 +327,46 @@ def read_shard(path: str | os.PathLike[str]) -> Iterator[tuple[Group, dict[str, 
     """
     for sample, images in _scan(path, load_images=True):
         yield sample.group, {key: images[key] for key in image_keys(sample.group)}
+
+
+def damaged_member(path: str | os.PathLike[str]) -> str | None:
+    """What no longer reads back in a shard, to name what a sha256 mismatch broke (one read of the file).
+
+    Checks the tar and every group JSON (as `read_shard` does), each `{id}.txt` against its JSON's caption,
+    that each image decodes, and the `{id}.png` copy against the first base image. None when every member
+    reads back: the change is then in bytes no reader checks (tar padding, image data that still decodes).
+    """
+    shard = Path(path)
+    try:
+        samples = list(_scan(shard, load_images=True))
+    except ShardError as err:
+        return str(err).removeprefix(f"{shard}: ")
+    with open(shard, "rb") as handle:
+        for sample, images in samples:
+            group = sample.group
+
+            def member(suffix: str, sample: IndexedSample = sample) -> bytes:
+                span = sample.members[suffix]
+                handle.seek(span.offset)
+                return handle.read(span.size)
+
+            if "txt" in sample.members and member("txt") != group.caption.encode("utf-8"):
+                return f"members {group.id}.json and {group.id}.txt disagree on the caption"
+            for key, data in images.items():
+                if not _decodes(data):
+                    return f"member {group.id}.{key} is not a readable image"
+            first = group.images[0].key
+            copy = first.rsplit(".", 1)[-1]
+            if copy in sample.members and member(copy) != images[first]:
+                return f"member {group.id}.{copy} differs from {group.id}.{first}, of which it is a copy"
+    return None
+
+
+def _decodes(data: bytes) -> bool:
+    """True when PIL can fully decode the bytes as an image."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+    except (OSError, ValueError, SyntaxError):
+        return False
+    return True

@@ -1,6 +1,7 @@
 """Random access to the groups and images of one split, without loading the images into memory.
 
-At construction every shard of the split is indexed once (member name -> byte offset and size) and the
+At construction every shard of the split is checked against the manifest's sha256 (once per process,
+`Manifest.check_shard`) and indexed once (member name -> byte offset and size) and the
 group records are parsed; an image is then one seek + read. File handles are opened lazily and per
 process, so a store built in the parent keeps working inside forked (or spawned) DataLoader workers.
 """
@@ -20,6 +21,10 @@ from synthmphn.data.records import Group, ImageRecord
 from synthmphn.data.shards import MemberSpan, ShardError, index_shard
 
 
+class SplitNotInDataset(ValueError):
+    """The dataset was built without this split (its manifest lists no shard for it): absent, not broken."""
+
+
 class GroupStore:
     """The groups of one split of a dataset folder, with their images read on demand.
 
@@ -34,9 +39,11 @@ class GroupStore:
         entries = manifest.entries(split)
         if not entries:
             present = ", ".join(manifest.splits()) or "none"
-            raise ValueError(
+            raise SplitNotInDataset(
                 f"{self.dataset_dir}: the manifest lists no shard for split {split!r} (splits: {present})"
             )
+        for entry in entries:
+            manifest.check_shard(entry)  # a flipped byte must not train or score silently
         self.shard_paths: list[Path] = [manifest.shard_path(e) for e in entries]
         self.groups: list[Group] = []
         self._spans: list[tuple[int, dict[str, MemberSpan]]] = []
@@ -103,9 +110,17 @@ class GroupStore:
         return data
 
     def image(self, i: int, key: str) -> Image.Image:
-        """Image `key` of group `i`, decoded as RGB."""
-        with Image.open(io.BytesIO(self.image_bytes(i, key))) as img:
-            return img.convert("RGB")
+        """Image `key` of group `i`, decoded as RGB; a ShardError names the shard and member when it is corrupt."""
+        data = self.image_bytes(i, key)
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                return img.convert("RGB")
+        except (OSError, ValueError, SyntaxError) as err:  # PIL's UnidentifiedImageError is an OSError
+            shard = self.shard_paths[self._spans[i][0]]
+            raise ShardError(
+                f"{shard}: member {self.groups[i].id}.{key} is not a readable image ({err}); "
+                "rebuild the dataset (`synthmphn build`)"
+            ) from None
 
     def caption_images(self, i: int, neg: int = -1) -> list[ImageRecord]:
         """The image records of group `i`'s base caption (neg = -1) or of its negative number `neg`."""

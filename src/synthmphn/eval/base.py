@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 
 from synthmphn.config import EvalConfig
+from synthmphn.data.store import SplitNotInDataset
 from synthmphn.registry import Registry
 
 EVAL_SEED = 0
@@ -48,6 +49,7 @@ class TaskResult:
     plots: dict[str, Path] = field(default_factory=dict)
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 class EvalTask(Protocol):
@@ -61,9 +63,15 @@ EVAL_TASKS: Registry[EvalTask] = Registry("eval task")
 
 @contextmanager
 def recording_errors(result: TaskResult, part: str) -> Iterator[None]:
-    """Runs a block; an exception becomes `"<part>: <message>"` in `result.errors` instead of propagating."""
+    """Runs a block; an exception becomes `"<part>: <message>"` in `result.errors` instead of propagating.
+
+    A split the dataset was built without (e.g. `splits.heldout_style_groups: 0`, or a user's two-split set)
+    goes to `result.skipped`: the eval is still complete. A listed shard that is missing or corrupt is an error.
+    """
     try:
         yield
+    except SplitNotInDataset as err:
+        result.skipped.append(f"{part}: {err}")
     except Exception as err:  # noqa: BLE001 - one bad source must not stop the others
         result.errors.append(f"{part}: {err}")
 

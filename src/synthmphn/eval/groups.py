@@ -132,10 +132,16 @@ def split_images(
     if not refs:
         raise ValueError(f"{name}: no images with a known subject")
 
+    group_index = np.array([r[0] for r in refs])
     labelled = LabelledImages(
-        name, store_images(source, refs), np.array(labels), [c.name for c in classes], list(CAPTION_TEMPLATES)
+        name,
+        store_images(source, refs),
+        np.array(labels),
+        [c.name for c in classes],
+        list(CAPTION_TEMPLATES),
+        groups=group_index,
     )
-    return SplitImages(labelled, generators, np.array([r[0] for r in refs]))
+    return SplitImages(labelled, generators, group_index)
 
 
 def store_images(source: GroupSource, refs: Sequence[tuple[int, str]]) -> LazyImages:
@@ -149,10 +155,14 @@ def store_images(source: GroupSource, refs: Sequence[tuple[int, str]]) -> LazyIm
 
 
 def split_subject_images(dataset_dir: Path | None, split: str) -> LabelledImages:
-    """A split's base images as a classification set over every subject of the dataset.
+    """A split's images, base AND hard-negative, as a classification set over every subject of the dataset.
 
-    On `heldout` (unseen captions, training styles) this measures in-domain subject recognition; on
-    `heldout_style` it adds the shift to a style never trained on.
+    Each image is labelled by the subject of the caption it was drawn from (a subject-swap negative's
+    images by the swapped subject). Negatives are included on purpose: their images are valid drawings of
+    their own captions, and subject swaps add images of subjects the base captions of a small split rarely
+    name. They share seed and layout with their base, so `groups` marks each group's images (the linear
+    probe splits by it). On `heldout` (unseen captions, training styles) this measures in-domain subject
+    recognition; on `heldout_style` it adds the shift to a style never trained on.
     """
     source = open_split(dataset_dir, split)
     return split_images(source, read_classes(dataset_dir, [source]), split).labelled

@@ -2,13 +2,17 @@
 
 `RUN/eval/metrics.json` holds
     headline  flat `<task>/<metric>` numbers users compare first (real digits zero-shot and probe, ...)
-    tasks     {task: {metrics, tables, plots (file names next to metrics.json), errors, seconds}}
+    tasks     {task: {metrics, tables, plots (file names next to metrics.json), errors, skipped, seconds}}
               or {task: {error, seconds}} when the whole task failed
     errors    {task: [messages]} for everything that failed (also printed to stderr)
-    checkpoint, dataset_dir
+    complete  true when no task (and no source inside a task) failed; `failed_tasks` lists those that did
+    checkpoint, model, dataset_dir
+The zero-shot and retrieval numbers are also written in CLIP_benchmark's layout, one JSON file per
+(dataset, task) in `clip_benchmark/` (see eval/clip_benchmark.py).
 A failing task (or one failing source inside a task) is recorded and the others still run, so a broken
-user dataset never hides the real-digit results. Plots and provenance (config.yaml, run_info.json) are
-written next to metrics.json.
+user dataset never hides the real-digit results; `synthmphn eval` then exits 1 naming the failed tasks,
+and experiment grids redo a cell whose eval is not complete (`failed_tasks`). Plots and provenance
+(config.yaml, run_info.json) are written next to metrics.json.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from typing import Any
 
 from synthmphn.config import RunConfig, config_to_dict
 from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult
+from synthmphn.eval.clip_benchmark import write_clip_benchmark_results
 from synthmphn.eval.features import CachedEncoder
-from synthmphn.io import atomic_write_json
+from synthmphn.io import atomic_write_json, read_json
 from synthmphn.models.checkpoint import model_from_checkpoint
 from synthmphn.models.encoder import ClipEncoder
+from synthmphn.models.factory import create_clip
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 
@@ -31,6 +37,10 @@ HEADLINE = (
     "zeroshot/digits/acc1",
     "zeroshot/digits/acc5",
     "linear_probe/digits_acc",
+    "zeroshot/mnist/acc1",
+    "linear_probe/mnist_acc",
+    "zeroshot/fashion_mnist/acc1",
+    "linear_probe/fashion_mnist_acc",
     "zeroshot/heldout/acc1",
     "zeroshot/heldout_style/acc1",
     "linear_probe/heldout_style_acc",
@@ -60,8 +70,15 @@ def headline_metrics(tasks: dict[str, dict[str, Any]], user_sets: list[str]) -> 
     return {key: flat[key] for key in keys if key in flat}
 
 
-def checkpoint_path(cfg: RunConfig) -> Path:
-    """`eval.checkpoint`: "last" -> RUN/train/checkpoints/last.pt; otherwise a path (relative to cwd or RUN)."""
+def checkpoint_path(cfg: RunConfig) -> Path | None:
+    """`eval.checkpoint`: "last" -> RUN/train/checkpoints/last.pt; "none" -> None (`eval.model_name` as it
+    loads, e.g. a `local-dir:` folder with its weights); otherwise a path (relative to cwd or RUN)."""
+    if cfg.eval.checkpoint == "none":
+        if cfg.eval.model_name is None:
+            raise ValueError(
+                "eval.checkpoint=none evaluates eval.model_name as it loads; set eval.model_name"
+            )
+        return None
     if cfg.eval.checkpoint == "last":
         path = cfg.train_dir / "checkpoints" / "last.pt"
     else:
@@ -75,9 +92,14 @@ def checkpoint_path(cfg: RunConfig) -> Path:
     return path
 
 
-def load_encoder(cfg: RunConfig, checkpoint: Path) -> Encoder:
-    """The trained model in `checkpoint` wrapped as an eval encoder (device, batch size from `eval`)."""
-    parts = model_from_checkpoint(checkpoint, device=cfg.eval.device)
+def load_encoder(cfg: RunConfig, checkpoint: Path | None) -> Encoder:
+    """The model in `checkpoint` (ours or any open_clip one; architecture `eval.model_name` when the file
+    records none), or `eval.model_name` as open_clip loads it when `checkpoint` is None, as an encoder."""
+    if checkpoint is None:
+        assert cfg.eval.model_name is not None  # checkpoint_path checked it
+        parts = create_clip(cfg.eval.model_name, device=cfg.eval.device, augment=False)
+    else:
+        parts = model_from_checkpoint(checkpoint, device=cfg.eval.device, model_name=cfg.eval.model_name)
     return ClipEncoder(parts, device=cfg.eval.device, batch_size=cfg.eval.batch_size)
 
 
@@ -89,12 +111,13 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def result_entry(result: TaskResult, out_dir: Path, seconds: float) -> dict[str, Any]:
-    """A task's JSON entry: metrics, tables, plots (relative to the eval folder), errors, seconds."""
+    """A task's JSON entry: metrics, tables, plots (relative to the eval folder), errors, skipped splits, seconds."""
     return {
         "metrics": result.metrics,
         "tables": result.tables,
         "plots": {name: _relative(path, out_dir) for name, path in result.plots.items()},
         "errors": result.errors,
+        "skipped": result.skipped,
         "seconds": round(seconds, 3),
     }
 
@@ -127,6 +150,7 @@ def run_eval(cfg: RunConfig, encoder: Encoder | None = None) -> Path:
     if encoder is None:
         checkpoint = checkpoint_path(cfg)
         encoder = load_encoder(cfg, checkpoint)
+    model_name = getattr(getattr(encoder, "parts", None), "name", None)
     encoder = CachedEncoder(encoder)  # tasks share images (real digits, held-out splits): encode each once
     out_dir = cfg.eval_dir
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -140,13 +164,33 @@ def run_eval(cfg: RunConfig, encoder: Encoder | None = None) -> Path:
         "headline": headline_metrics(tasks, [d.name for d in cfg.eval.datasets]),
         "tasks": tasks,
         "errors": errors,
+        "complete": not errors,
+        "failed_tasks": sorted(errors),
         "checkpoint": str(checkpoint) if checkpoint else None,
+        "model": model_name,
         "dataset_dir": str(cfg.dataset_dir),
     }
     path = out_dir / "metrics.json"
     atomic_write_json(path, metrics)
+    write_clip_benchmark_results(out_dir, tasks, model_name or "unknown", str(checkpoint or "none"))
     write_run_info(out_dir, config_to_dict(cfg), cfg.seed, "eval")
     for name, messages in errors.items():
         for message in messages:
             print(f"eval: {name}: {message}", file=sys.stderr)
     return path
+
+
+def failed_tasks(metrics_path: Path) -> list[str]:
+    """The tasks an eval's metrics.json records as failed (all of them when it predates `complete`).
+
+    An unreadable or missing file counts as one failure, named "metrics.json", so callers redo the eval.
+    """
+    try:
+        metrics = read_json(metrics_path)
+    except (FileNotFoundError, ValueError):
+        return ["metrics.json"]
+    if not isinstance(metrics, dict):
+        return ["metrics.json"]
+    if "complete" not in metrics:  # written before completeness was recorded: judge by its errors
+        return sorted(metrics.get("errors") or {})
+    return [] if metrics["complete"] else sorted(metrics.get("failed_tasks") or metrics.get("errors") or {})

@@ -6,8 +6,10 @@ Class weights exactly as CLIP_benchmark builds them: for class c with templates 
 
 and we report acc1, acc5 (only with >= 5 classes, as CLIP_benchmark), mean per-class recall (balanced
 accuracy over the classes present) and each class's top-1 accuracy. Ties follow `eval.ranking` (expected
-value under a random order). Datasets: real digits (always), the held-out captions in the training styles
-(in-domain subject recognition), the held-out procedural style, and every `eval.datasets` entry.
+value under a random order). Datasets: the built-in real sets (sklearn digits, MNIST, Fashion-MNIST; a set
+that is not installed is recorded as an error naming how to install it, the others still run), the
+held-out captions in the training styles (in-domain subject recognition), the held-out procedural style,
+and every `eval.datasets` entry.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import numpy as np
 
 from synthmphn.config import EvalConfig
 from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult, prefixed, recording_errors
-from synthmphn.eval.datasets import LabelledImages, load_user_dataset, real_digits
+from synthmphn.eval.datasets import REAL_SETS, LabelledImages
 from synthmphn.eval.features import image_features, normalise_rows, text_features
 from synthmphn.eval.groups import HELDOUT, HELDOUT_STYLE, split_subject_images
 from synthmphn.eval.ranking import expected_top_k
+from synthmphn.eval.user_datasets import load_user_dataset
 
 
 def classifier_weights(encoder: Encoder, classnames: list[str], templates: list[str]) -> np.ndarray:
@@ -62,9 +65,9 @@ def evaluate_zeroshot(encoder: Encoder, data: LabelledImages, batch_size: int = 
 def zeroshot_sets(
     dataset_dir: Path | None, config: EvalConfig
 ) -> list[tuple[str, Callable[[], LabelledImages]]]:
-    """(name, loader) of every set the zero-shot and probe tasks evaluate, real digits first."""
+    """(name, loader) of every set the zero-shot and probe tasks evaluate, the real sets first."""
     sets: list[tuple[str, Callable[[], LabelledImages]]] = [
-        ("digits", real_digits),
+        *REAL_SETS.items(),
         (HELDOUT, lambda: split_subject_images(dataset_dir, HELDOUT)),
         (HELDOUT_STYLE, lambda: split_subject_images(dataset_dir, HELDOUT_STYLE)),
     ]
@@ -78,7 +81,8 @@ def zeroshot_sets(
 
 def _duplicate(name: str) -> LabelledImages:
     raise ValueError(
-        f"eval.datasets: the name {name!r} is taken (digits, heldout, heldout_style and names must be unique)"
+        f"eval.datasets: the name {name!r} is taken ({', '.join(REAL_SETS)}, heldout, heldout_style and "
+        "names must be unique)"
     )
 
 

@@ -17,7 +17,7 @@ overrides, optionally `recaption: true`), and seeds:
 
 Each distinct dataset (the config's build identity) is built once under `<output>/datasets/<hash>/` and
 shared by every run that uses it. Run `<variant>/seed<k>/` trains, then evaluates; a run whose
-`eval/metrics.json` exists is finished and skipped, so a killed grid resumes where it stopped. A run equal to
+`eval/metrics.json` records a complete eval is finished and skipped (every cell is validated first), so a killed grid resumes where it stopped. A run equal to
 a finished run of another grid in the same parent folder is copied, not retrained.
 
 Rooms: `spec` (the YAML and the plan of cells), `runner` (build, train, eval, results), `twins` (equal runs

@@ -1,6 +1,6 @@
 """Running a grid: build each distinct dataset once, train + evaluate the unfinished cells, write the results.
 
-A cell whose `eval/metrics.json` exists is finished and skipped, so a killed grid resumes where it stopped; a
+A cell whose `eval/metrics.json` records a complete eval is finished and skipped, so a killed grid resumes where it stopped; a
 cell equal to a finished run of a sibling grid is copied, not retrained (`experiment.twins`). The results
 tables themselves are drawn by `report.experiment`.
 """
@@ -12,12 +12,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import synthmphn.analyse  # noqa: F401  (registers the embedded reference of the generators task)
 from synthmphn.build import run_build
 from synthmphn.config import RunConfig, config_to_dict
-from synthmphn.eval.runner import run_eval
+from synthmphn.eval.runner import failed_tasks, run_eval
 from synthmphn.experiment.spec import (
     ExperimentSpec,
     PlannedRun,
+    check_cells,
     dataset_dir,
     load_experiment,
     plan_grid,
@@ -29,6 +31,7 @@ from synthmphn.progress import progress
 from synthmphn.provenance import write_config, write_run_info
 from synthmphn.recaption.pipeline import run_recaption
 from synthmphn.report.experiment import run_numbers, write_experiment_results
+from synthmphn.train.budget import images_per_step
 from synthmphn.train.loop import run_training
 
 
@@ -65,6 +68,7 @@ def run_one(spec_path: str, variant: str, seed: int, extra: tuple[str, ...], thr
 def run_experiment(path: Path, jobs: int = 1) -> Path:
     """Runs the grid in `path` (resuming finished cells), writes results.{md,csv,json} and the report."""
     spec = load_experiment(path)
+    check_cells(spec, path)  # every cell valid before any dataset is built or any cell trains
     runs, datasets = plan_grid(spec)
     spec.output.mkdir(parents=True, exist_ok=True)
     write_run_info(spec.output, spec.model_dump(mode="json"), spec.seeds[0], "experiment")
@@ -74,13 +78,28 @@ def run_experiment(path: Path, jobs: int = 1) -> Path:
         phase = [r for r in runs if r.dataset_key.endswith("-recap") == recaptioned]
         run_cells(path, spec, phase, jobs, bar)
     bar.close()
-    return write_results(spec, runs)
+    results = write_results(spec, runs)
+    incomplete = [
+        f"{r.variant}/seed{r.seed} ({', '.join(cell_failures(r))})" for r in runs if cell_failures(r)
+    ]
+    if incomplete:
+        raise RuntimeError(
+            f"{len(incomplete)} cell(s) have an incomplete eval: {'; '.join(incomplete)}; {results} shows "
+            "what they have; rerun the experiment to redo them"
+        )
+    return results
+
+
+def cell_failures(run: PlannedRun) -> list[str]:
+    """The eval tasks that failed in a cell (`eval.runner.failed_tasks`); empty when the cell is finished."""
+    return failed_tasks(run.run_dir / "eval" / "metrics.json")
 
 
 def run_cells(path: Path, spec: ExperimentSpec, runs: list[PlannedRun], jobs: int, bar: Any) -> None:
-    """Trains + evaluates the cells not finished yet (finished = eval/metrics.json exists); a cell equal to a
-    finished run of a sibling grid is copied from it instead (see `experiment.twins`)."""
-    done = [r for r in runs if (r.run_dir / "eval" / "metrics.json").exists()]
+    """Trains + evaluates the cells not finished yet (finished = eval/metrics.json records a complete eval;
+    an incomplete one is evaluated again); a cell equal to a finished run of a sibling grid is copied from it
+    instead (see `experiment.twins`)."""
+    done = [r for r in runs if not cell_failures(r)]
     bar.update(len(done))
     todo = [r for r in runs if r not in done]
     if spec.share_runs:
@@ -136,4 +155,8 @@ def write_results(spec: ExperimentSpec, runs: list[PlannedRun]) -> Path:
         spec.metrics or headline_names(runs),
         list(spec.variants),
         [r.run_dir for r in runs],
+        {
+            r.variant: images_per_step(run_config(spec, r.variant, r.seed, list(r.overrides)).train)
+            for r in runs
+        },
     )

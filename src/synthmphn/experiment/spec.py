@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from synthmphn.config import RunConfig, load_config, stage_identity
+from synthmphn.config import RunConfig, load_config, read_yaml, stage_identity
+from synthmphn.eval.base import EVAL_TASKS
+from synthmphn.train.preflight import check_train_config
 
 
 class VariantSpec(BaseModel):
@@ -71,7 +72,7 @@ class PlannedRun:
 def load_experiment(path: Path) -> ExperimentSpec:
     """Reads and validates an experiment YAML; `base` resolves relative to the YAML's folder, `output` to the cwd."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        raw = read_yaml(path) or {}  # not text / not YAML: a one-line ValueError naming file and line
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: experiment file not found") from None
     try:
@@ -87,6 +88,26 @@ def run_config(spec: ExperimentSpec, variant: str, seed: int, extra: list[str] |
     """The RunConfig of one cell: base YAML + shared overrides + variant overrides + seed."""
     overrides = [*spec.overrides, *spec.variants[variant].overrides, f"seed={seed}", *(extra or [])]
     return load_config(spec.base, overrides)
+
+
+def check_cells(spec: ExperimentSpec, source: Path) -> None:
+    """Validates every (variant, seed) cell before anything is built or trained.
+
+    Each cell's config must load (overrides, field ranges) and pass the checks a training run makes before
+    it reads data (`train.preflight.check_train_config`: loss, schedule, model, device; a hard-negative loss
+    needs negatives in the dataset the cell builds), and name known eval tasks. The first bad cell is a
+    ValueError `SPEC: variant 'NAME' (seed K): what is wrong`.
+    """
+    for variant in spec.variants:
+        for seed in spec.seeds:
+            try:
+                cfg = run_config(spec, variant, seed)
+                check_train_config(cfg, data_from_config=True)
+                for task in cfg.eval.tasks:
+                    EVAL_TASKS.get(task)
+            except (ValueError, KeyError) as err:
+                reason = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+                raise ValueError(f"{source}: variant {variant!r} (seed {seed}): {reason}") from None
 
 
 def dataset_key(cfg: RunConfig, recaption: bool) -> str:

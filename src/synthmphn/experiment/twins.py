@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from synthmphn.config import RunConfig, config_to_dict, stage_identity
+from synthmphn.eval.runner import failed_tasks
 from synthmphn.io import atomic_write_text
 from synthmphn.provenance import write_config
 
@@ -36,7 +37,7 @@ def run_fingerprint(cfg: RunConfig) -> str:
 
 
 def finished_runs(root: Path) -> dict[str, Path]:
-    """Fingerprint -> run folder for every evaluated run under `root/<grid>/<variant>/seed<k>/`.
+    """Fingerprint -> run folder for every completely evaluated run under `root/<grid>/<variant>/seed<k>/`.
 
     Runs that are themselves copies are skipped (their source is listed), as are configs this version cannot
     read (e.g. written by an older synthmphn with other keys): those are never reused.
@@ -44,7 +45,7 @@ def finished_runs(root: Path) -> dict[str, Path]:
     index: dict[str, Path] = {}
     for config_path in sorted(root.glob("*/*/seed*/config.yaml")):
         run_dir = config_path.parent
-        if not (run_dir / "eval" / "metrics.json").exists() or (run_dir / REUSED_FROM).exists():
+        if failed_tasks(run_dir / "eval" / "metrics.json") or (run_dir / REUSED_FROM).exists():
             continue
         try:
             cfg = RunConfig.model_validate(yaml.safe_load(config_path.read_text(encoding="utf-8")))

@@ -29,6 +29,11 @@ class DiffusersGenerator:
                 f"diffusers pipeline not found: {self.path} (a pool entry 'diffusers:<path>' must name a local "
                 "folder written by save_pretrained, with model_index.json)"
             )
+        if not (self.path / "model_index.json").is_file():
+            raise FileNotFoundError(
+                f"{self.path / 'model_index.json'}: missing; 'diffusers:{path}' must name a pipeline folder "
+                "written by save_pretrained (model_index.json plus one folder per component)"
+            )
         self.size = size
         self.config = config
         self.name = name or f"diffusers:{path}"

@@ -1,7 +1,7 @@
 """Contrastive objectives, one file each, registered by name in `LOSSES` (SPEC §2).
 
 Importing this package registers every loss: clip, siglip, mpclip, stablerep+, negclip, tripletclip,
-tripletclip-sym. Each loss takes a `ContrastiveBatch` and returns {"loss": total, <components>}. In
+tripletclip-sym (an alias of mpclip that requires hard negatives), hn-nce, hn-nce-thesis. Each loss takes a `ContrastiveBatch` and returns {"loss": total, <components>}. In
 multi-process training, call `gather_batch` first so every rank computes the loss of the global batch.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from synthmphn.losses import clip, mpclip, negclip, siglip, stablerep, tripletclip, tripletclip_sym  # noqa: F401
+from synthmphn.losses import clip, hn_nce, mpclip, negclip, siglip, stablerep, tripletclip, tripletclip_sym  # noqa: F401
 from synthmphn.losses.base import LOSSES, ContrastiveBatch, ContrastiveLoss
 from synthmphn.losses.distributed import gather_batch
 

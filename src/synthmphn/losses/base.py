@@ -33,6 +33,8 @@ class ContrastiveLoss(nn.Module):
     """Base class: `forward(batch) -> {"loss": total, <component>: value, ...}`."""
 
     needs_negatives: bool = False  # True: the batch must contain base+HN pairs
+    needs_logit_bias: bool = False  # True: the model must have a learnable logit bias (sigmoid losses)
+    uses_negative_images: bool = True  # False: images of HN captions are loaded but never enter the loss
 
     def forward(self, batch: ContrastiveBatch) -> dict[str, torch.Tensor]:  # pragma: no cover - interface
         raise NotImplementedError

@@ -61,17 +61,26 @@ def multi_positive_ce(logits: torch.Tensor, positives: torch.Tensor) -> torch.Te
     R = rows with at least one positive. With one positive per row this is ordinary cross-entropy.
     Entries of `logits` may be −inf (masked columns) as long as they are not positives.
     """
-    logits = upcast(logits)
+    logits, row_positives, counts = rows_with_positive(logits, positives)
+    log_probs = F.log_softmax(logits, dim=1)
+    # masked_fill keeps 0·(−inf) at masked, non-positive columns from becoming NaN (values and gradients).
+    picked = log_probs.masked_fill(~row_positives, 0.0).sum(dim=1)
+    return -(picked / counts).mean()
+
+
+def rows_with_positive(
+    logits: torch.Tensor, positives: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(logits, positives as bool, positive counts) of the rows with at least one positive; logits upcast.
+
+    Raises ValueError when no row has a positive (the batch holds no image of any of its captions).
+    """
     positives = positives.to(torch.bool)
     counts = positives.sum(dim=1)
     rows = counts > 0
     if not bool(rows.any()):
         raise ValueError("no row of the logits has a positive: the batch holds no (image, caption) pair")
-    log_probs = F.log_softmax(logits[rows], dim=1)
-    row_positives = positives[rows]
-    # masked_fill keeps 0·(−inf) at masked, non-positive columns from becoming NaN (values and gradients).
-    picked = log_probs.masked_fill(~row_positives, 0.0).sum(dim=1)
-    return -(picked / counts[rows]).mean()
+    return upcast(logits)[rows], positives[rows], counts[rows]
 
 
 def image_text_terms(

@@ -24,6 +24,7 @@ class NegClipLoss(ContrastiveLoss):
     """
 
     needs_negatives = True
+    uses_negative_images = False
 
     def forward(self, batch: ContrastiveBatch) -> dict[str, torch.Tensor]:
         check_batch(batch)

@@ -22,6 +22,8 @@ class SigLipLoss(ContrastiveLoss):
     Returns loss = loss_pos + loss_neg (the sums over positive and negative pairs, each divided by N).
     """
 
+    needs_logit_bias = True
+
     def forward(self, batch: ContrastiveBatch) -> dict[str, torch.Tensor]:
         check_batch(batch)
         if batch.logit_bias is None:

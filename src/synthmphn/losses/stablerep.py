@@ -15,12 +15,13 @@ class StableRepPlusLoss(ContrastiveLoss):
 
         L    = L_mp + w · L_ii
         L_mp = mpclip (image↔caption, see `mpclip`)
-        L_ii = −(1/|A|) Σ_{i ∈ A} (1/|P_i|) Σ_{k ∈ P_i} log softmax_{k' ≠ i}(f_i·f_k' / τ)[k]
+        L_ii = −(1/N) Σ_{i ∈ A} (1/|P_i|) Σ_{k ∈ P_i} log softmax_{k' ≠ i}(f_i·f_k' / τ)[k]
 
-    P_i = the other images of image i's caption, A = images with P_i non-empty. The softmax runs over all
-    OTHER images of the batch (self is masked with −inf). An image whose caption has a single image in
-    the batch has no positive, so it adds no term (it is still a negative for the others); a batch with
-    one image per caption has L_ii = 0 and L = mpclip. Options: `image_weight` w (default 1.0) and
+    P_i = the other images of image i's caption, A = images with P_i non-empty, N = all images of the
+    batch. The softmax runs over all OTHER images of the batch (self is masked with −inf). An image whose
+    caption has a single image in the batch has no positive: its row counts as 0 but still counts in N,
+    as in StableRep's MultiPosConLoss (targets mask / max(1, |P_i|), mean over every row); it is still a
+    negative for the others. A batch with one image per caption has L_ii = 0 and L = mpclip. Options: `image_weight` w (default 1.0) and
     `image_temperature` τ (default 0.1, fixed, not learned). Returns loss, loss_mp, loss_ii (unweighted).
     """
 
@@ -46,4 +47,5 @@ class StableRepPlusLoss(ContrastiveLoss):
             return batch.image_features.new_zeros(())
         features = batch.image_features
         logits = (features @ features.T / self.image_temperature).masked_fill(self_mask, float("-inf"))
-        return multi_positive_ce(logits, positives)
+        anchors = positives.any(dim=1).sum()  # multi_positive_ce averages over these rows only
+        return multi_positive_ce(logits, positives) * anchors / len(caption)

@@ -20,7 +20,8 @@ class TripletClipLoss(ContrastiveLoss):
     rows, I_B / I_H = images of base / hard-negative captions. Each image is scored against every caption
     of the batch (its own, its partner and all others); each caption is scored only against the images
     of its own side, so a caption's hard-negative image is never one of its text→image columns. That
-    missing image negative is the thesis form's known weakness; `tripletclip-sym` adds it.
+    missing image negative is the thesis form's known weakness; `mpclip` on the same batch has it
+    (`tripletclip-sym` is that alias).
     Singles (text_partner == −1) are ordinary rows of their side: a base single is in L_base, a
     hard-negative single in L_neg; both are text columns of both terms' i2t. Requires hard-negative
     captions and their images in the batch. Returns loss, loss_base, loss_neg, and

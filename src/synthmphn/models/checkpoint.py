@@ -20,7 +20,7 @@ import os
 import pickle
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch import nn
@@ -86,8 +86,34 @@ def save_checkpoint(
     checkpoint = {"state_dict": inner.state_dict(), "synthmphn": {"model_name": name, **state}}
     path = Path(path)
     with atomic_open(path) as handle:
-        torch.save(checkpoint, handle)
+        writer = _ErrorKeepingWriter(handle)
+        try:
+            torch.save(checkpoint, writer)
+        except RuntimeError:
+            # torch turns a failed write (disk full) into an opaque "unexpected pos" RuntimeError; raise
+            # the OSError itself, which atomic_open names with `path` ("no space left writing PATH")
+            if writer.error is not None:
+                raise writer.error from None
+            raise
     return path
+
+
+class _ErrorKeepingWriter:
+    """A file wrapper for torch.save that remembers the OSError of a failed write."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def flush(self) -> None:
+        self.handle.flush()
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -115,8 +141,11 @@ def model_from_checkpoint(
     checkpoint = load_checkpoint(path)
     name = model_name or checkpoint["synthmphn"].get("model_name")
     if not name:
-        raise ValueError(f"{path}: the checkpoint records no model name; pass model_name=")
-    parts = create_clip(name, device="cpu", augment=augment)
+        raise ValueError(
+            f"{path}: the checkpoint records no model name (open_clip_train's epoch_N.pt does not); "
+            "pass eval.model_name=NAME, e.g. synth-tiny-vit or local-dir:FOLDER written by `synthmphn export`"
+        )
+    parts = create_clip(name, device="cpu", augment=augment, weights_follow=True)
     state_dict = checkpoint["state_dict"]
     if next(iter(state_dict), "").startswith("module."):
         state_dict = {key.removeprefix("module."): value for key, value in state_dict.items()}

@@ -13,7 +13,9 @@ Horizontal flips are disabled on purpose: a flip turns "a cat on the left" into 
 the right", so it would make the position captions (and their hard negatives) wrong.
 
 Tiny configs: `synth-tiny-vit` (32 px, patch 4), `synth-tiny-vit-64` (64 px, patch 8), `synth-tiny-cnn`
-(open_clip's ModifiedResNet, width 16, one block per stage, 64 px) and `synth-tiny-sigmoid` (tiny vit
+(open_clip's ModifiedResNet, width 16, one block per stage, 64 px; `-32`: width 32 at 32 px),
+`synth-tiny-convnext-32` (timm's `test_convnext`, a 0.2M-parameter LayerNorm ConvNeXt, 32 px: a CNN
+without BatchNorm, so torchrun on CPU equals one process) and `synth-tiny-sigmoid` (tiny vit
 with SigLIP's initial logit scale 10 and bias -10, for the `siglip` loss). All share a 4-layer,
 128-wide text tower with open_clip's BPE tokenizer (context 32) and a 128-d embedding. No config name
 contains "siglip": open_clip's get_tokenizer gives any such name the SigLIP sentencepiece tokenizer
@@ -29,9 +31,10 @@ tokens, where CPU flash attention's tiling costs more than it saves, mostly in i
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,7 +77,36 @@ class ClipParts:
     @property
     def embed_dim(self) -> int:
         """Dimension of the shared image/text embedding space."""
-        return int(open_clip.get_model_config(self.name.replace("/", "-"))["embed_dim"])
+        return int(model_config(self.name)["embed_dim"])
+
+
+def model_config(name: str) -> dict[str, Any]:
+    """open_clip's config dict of `name`: a registered name, or `local-dir:PATH`'s open_clip_config.json."""
+    register_model_configs()
+    key = name if name.startswith(_SCHEMA_PREFIXES) else name.replace("/", "-")
+    config = open_clip.get_model_config(key)
+    if config is None:
+        raise ValueError(f"open_clip has no config for model {name!r}")
+    return dict(config)
+
+
+class _DropRandomInitWarning(logging.Filter):
+    """Drops open_clip's "No pretrained weights loaded ... initialized randomly" (weights load right after)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No pretrained weights loaded")
+
+
+@contextmanager
+def _weights_load_next() -> Iterator[None]:
+    """While open_clip builds a model whose weights the caller loads next, its random-init warning is dropped."""
+    root = logging.getLogger()
+    dropper = _DropRandomInitWarning()
+    root.addFilter(dropper)
+    try:
+        yield
+    finally:
+        root.removeFilter(dropper)
 
 
 def tiny_model_names() -> list[str]:
@@ -94,7 +126,9 @@ def describe_model(name: str) -> str:
     if config is None:
         raise ValueError(f"unknown model {name!r}; our tiny configs: {', '.join(tiny_model_names())}")
     vision, text = config["vision_cfg"], config["text_cfg"]
-    if isinstance(vision["layers"], list | tuple):  # open_clip's ModifiedResNet: blocks per stage
+    if "timm_model_name" in vision:  # a timm trunk (synth-tiny-convnext-32: timm's LayerNorm ConvNeXt)
+        tower = f"timm {vision['timm_model_name']} ({vision.get('timm_pool', 'avg')} pool)"
+    elif isinstance(vision["layers"], list | tuple):  # open_clip's ModifiedResNet: blocks per stage
         blocks = "-".join(str(n) for n in vision["layers"])
         tower = f"ResNet (blocks {blocks}, width {vision['width']})"
     else:
@@ -132,6 +166,7 @@ def create_clip(
     device: str | torch.device = "cpu",
     precision: str = "fp32",
     augment: bool = True,
+    weights_follow: bool = False,
 ) -> ClipParts:
     """Builds `name` with open_clip.create_model_and_transforms and open_clip.get_tokenizer.
 
@@ -139,17 +174,22 @@ def create_clip(
     tag (tags download weights, so they need network). `precision` is passed to open_clip ("fp32",
     "bf16", "fp16", ...: it casts the weights; for mixed-precision training keep "fp32" and autocast).
     `augment` picks the train transform (see module docstring); the val transform never augments.
+    `weights_follow=True` says the caller loads weights right after (a checkpoint), so open_clip's
+    "initialized randomly" warning, true only for an instant, is not printed. `local-dir:PATH` names a
+    folder written by `synthmphn export` (or any open_clip_config.json + weights folder).
     """
     check_model_name(name)
     if pretrained is not None and _looks_like_path(pretrained) and not Path(pretrained).is_file():
         raise FileNotFoundError(f"{pretrained}: pretrained checkpoint not found (model {name!r})")
-    model, preprocess_train, preprocess_val = open_clip.create_model_and_transforms(
-        name,
-        pretrained=None if pretrained is None else str(pretrained),
-        device=device,
-        precision=precision,
-        aug_cfg=dict(LIGHT_AUGMENTATION),
-    )
+    quiet = _weights_load_next() if weights_follow and pretrained is None else nullcontext()
+    with quiet:
+        model, preprocess_train, preprocess_val = open_clip.create_model_and_transforms(
+            name,
+            pretrained=None if pretrained is None else str(pretrained),
+            device=device,
+            precision=precision,
+            aug_cfg=dict(LIGHT_AUGMENTATION),
+        )
     if not augment:
         preprocess_train = preprocess_val
     setattr(model, MODEL_NAME_ATTR, name)

@@ -104,6 +104,10 @@ def load_source(src: Path, dst: Path) -> Manifest:
     """The source manifest, after checking that every listed shard matches its sha256 and dst is elsewhere."""
     if dst.resolve() == src.resolve():
         raise ValueError(f"{dst}: recaption needs an output folder other than its input {src}")
+    if dst.exists() and not dst.is_dir():
+        raise ValueError(
+            f"{dst}: recaption OUT is an existing file; give a folder (new, or one recaption made)"
+        )
     source = Manifest.load(src)  # FileNotFoundError naming <src>/manifest.jsonl
     if not source.entries("train"):
         raise ValueError(f"{source.path}: lists no train shard; nothing to recaption")

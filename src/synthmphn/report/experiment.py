@@ -98,6 +98,17 @@ def results_markdown(rows: list[dict[str, Any]], variants: list[str]) -> str:
     return table_markdown(summary_table(rows, variants))
 
 
+def budget_line(images_per_step: dict[str, float] | None) -> str:
+    """The header line stating images per step: one number when every variant has it, else per variant."""
+    if not images_per_step:
+        return ""
+    values = set(images_per_step.values())
+    if len(values) == 1:
+        return f"images per step: {values.pop():g} (every variant)\n\n"
+    listed = ", ".join(f"{v} {n:g}" for v, n in images_per_step.items())
+    return f"images per step: {listed} (**unequal**: comparisons are confounded with the image budget)\n\n"
+
+
 def results_csv(rows: list[dict[str, Any]]) -> str:
     """The summary rows as CSV (metric, variant, mean, std, n, best)."""
     buffer = io.StringIO()
@@ -115,13 +126,15 @@ def write_experiment_results(
     metrics: list[str] | None,
     variants: list[str],
     run_dirs: list[Path],
+    images_per_step: dict[str, float] | None = None,
 ) -> Path:
     """Writes results.md/.csv/.json and report.html (plots + per-run tables) into `out`; returns results.md.
 
-    `per_seed` is variant -> seed -> flat numbers (`run_numbers`); `metrics` the table's rows (None: all).
+    `per_seed` is variant -> seed -> flat numbers (`run_numbers`); `metrics` the table's rows (None: all);
+    `images_per_step` (variant -> images the loss takes per step) goes into the header (issue #12).
     """
     rows = summarise(per_seed, metrics)
-    header = f"# Experiment `{name}`\n\nseeds: {seeds}\n\n"
+    header = f"# Experiment `{name}`\n\nseeds: {seeds}\n\n" + budget_line(images_per_step)
     atomic_write_text(out / "results.md", header + results_markdown(rows, variants))
     atomic_write_text(out / "results.csv", results_csv(rows))
     atomic_write_json(out / "results.json", {"name": name, "rows": rows, "per_seed": per_seed})

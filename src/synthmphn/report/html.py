@@ -32,7 +32,8 @@ NOTES = [
     "Runs are columns; the best value of each row is bold on green (ties all marked).",
     "Higher is better except alignment and uniformity (lower); modality gap, diversity, counts and the "
     "probe's chosen C are not ranked.",
-    "digits = scikit-learn's real handwritten digits (never seen in training); heldout = unseen captions "
+    "digits = scikit-learn's real handwritten digits, mnist = 5,000 real MNIST digits, fashion_mnist = "
+    "Fashion-MNIST's 10,000 test images (all real, never seen in training); heldout = unseen captions "
     "drawn in the training styles; heldout_style = unseen captions drawn in a procedural style never used "
     "for training.",
     "Chance: zero-shot acc1 = 1 / classes, compositional accuracy = 0.5.",

@@ -41,7 +41,6 @@ class Pairs:
 
     z_x: torch.Tensor
     y: torch.Tensor
-    z_x: torch.Tensor
     z_y: torch.Tensor
     misaligned: torch.Tensor
 

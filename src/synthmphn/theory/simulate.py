@@ -25,7 +25,7 @@ from synthmphn.theory import plots
 from synthmphn.theory.summary import PUBLISHED, check_claims, compact_unit, mean_std, summarize
 from synthmphn.theory.unit import UnitJob, compute_unit, p_key
 
-UNIT_FORMAT = 1  # bump when a unit file's content changes meaning, so old units are recomputed
+UNIT_FORMAT = 2  # 2: magnitude per feature, authors_branch in filter stats (issue #12). Bump when a unit file's content changes meaning, so old units are recomputed
 
 
 # ----------------------------------------------------------------------------- resumable sweep
@@ -126,7 +126,7 @@ def run_simulation(config: SimulateConfig, out_dir: Path, seed: int = 0) -> Path
         "run_seed": seed,
         "published": PUBLISHED,
         "summary": summary,
-        "claims": check_claims(summary, config.tsne_p),
+        "claims": check_claims(summary, units, config.tsne_p),
         "units": [compact_unit(u) for u in units],
     }
     path = out_dir / "simulation.json"

@@ -52,6 +52,12 @@ def lr_at(epoch: int, epochs: int, lr: float) -> float:
     return lr * LR_DECAY ** sum(epoch >= m for m in milestones)
 
 
+def lr_every(epoch: int, period: int, lr: float) -> float:
+    """η·0.1^⌊epoch / period⌋: the authors' manual decay (×0.1 every 10 epochs), used for their 60-epoch
+    retraining; for a 30-epoch run with period 10 it equals `lr_at`."""
+    return lr * LR_DECAY ** (epoch // max(1, period))
+
+
 def shuffled_batches(pairs: Pairs, batch_size: int, generator: torch.Generator) -> Iterator[Pairs]:
     """The pairs in a random order, cut into max(1, n // batch_size) near-equal batches (none dropped).
 
@@ -87,8 +93,12 @@ def train_encoders(
     config: SimulateConfig,
     init_generator: torch.Generator,
     order_generator: torch.Generator,
+    epochs: int | None = None,
 ) -> tuple[UnitNeuronEncoder, UnitNeuronEncoder, list[float]]:
     """Trains fresh (f, g) from `init_generator` for config.epochs on `epoch_pairs(epoch)` (images x = M z_x).
+
+    With `epochs` given (the authors' longer retraining) it runs that many epochs and the lr decays ×0.1
+    every round(config.epochs / 3) epochs (`lr_every`) instead of at two thirds-of-run milestones.
 
     Returns the encoders (rows renormalised, as the next forward pass would see them) and the mean
     training loss of every epoch.
@@ -96,9 +106,13 @@ def train_encoders(
     image_enc, text_enc = make_encoders(config.dim, config.neurons, init_generator)
     optimizer = torch.optim.Adam([*image_enc.parameters(), *text_enc.parameters()], lr=config.lr)
     history: list[float] = []
-    for epoch in range(config.epochs):
+    for epoch in range(config.epochs if epochs is None else epochs):
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(epoch, config.epochs, config.lr)
+            group["lr"] = (
+                lr_at(epoch, config.epochs, config.lr)
+                if epochs is None
+                else lr_every(epoch, round(config.epochs / 3), config.lr)
+            )
         losses = [
             train_step(
                 image_enc, text_enc, optimizer, batch, image_dictionary, config.tau, config.weight_decay

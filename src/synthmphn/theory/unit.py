@@ -21,8 +21,15 @@ Choices where SPEC §5 is silent (the authors' public code is sun-messi/VLM, syn
   on-the-fly S_w with itself (10,000 fresh pairs, 20 Adam steps per epoch); S_h is appended to every
   epoch of both conditions (the paper trains on S_w ∪ S_h; the authors' code leaves S_h out);
 - the recaptioned set is filtered once (a fixed F) and mixed with fresh raw draws, as in their code;
-  G starts from Xavier weights (their code seeds G with the raw encoders' Wᵀ, Vᵀ when > 25 features
-  are purified, and keeps the raw model when < 1 % of captions are replaced: we do neither);
+  G starts from Xavier weights;
+- the authors' code branches on the raw model's purified-feature count c (of 50): if c > 25 it seeds G
+  with the raw encoders' Wᵀ, Vᵀ and retrains 30 epochs on F ∪ S_w; if c ≤ 25 it retrains 60 epochs on
+  F alone (lr ×0.1 every 10 epochs). At high p the raw model purifies few features, so this branch drives
+  their p ≥ 0.45 numbers. `simulate.authors_retrain=true` implements the c ≤ 25 branch (threshold and
+  length: `authors_retrain_max_features`, `authors_retrain_epochs`; `filter.authors_branch` records
+  whether a unit took it); off by default, so every unit is retrained alike. Not implemented: the W/V
+  seeding of G, and their keeping of the raw model when < 1 % of captions are replaced (p < 0.5);
+- purified magnitude is per feature as in their code (`simulate.purified_magnitude`, see metrics.py);
 - a caption whose raw score cos(f(x), g(y)) ≤ 0 is always replaced (see recaptioner.py);
 - our curves are the mean ± std over all seeds; the published ones average the best 10 of 15 runs.
 """
@@ -115,10 +122,12 @@ def evaluate(
     world: World,
     history: list[float],
     tsne_seed: int | None,
+    mode: metrics.MagnitudeMode = "feature",
 ) -> dict[str, Any]:
-    """Every metric of one trained encoder pair (t-SNE coordinates only when tsne_seed is given)."""
-    image_purity = metrics.purification(image_enc.weight.detach(), world.dicts.image)
-    text_purity = metrics.purification(text_enc.weight.detach(), world.dicts.text)
+    """Every metric of one trained encoder pair (t-SNE coordinates only when tsne_seed is given; `mode`:
+    purified magnitude per feature or per neuron)."""
+    image_purity = metrics.purification(image_enc.weight.detach(), world.dicts.image, magnitude=mode)
+    text_purity = metrics.purification(text_enc.weight.detach(), world.dicts.text, magnitude=mode)
     alignment = metrics.clean_alignment(image_enc, text_enc, world.eval_pairs, world.dicts.image)
     features = metrics.image_features(image_enc, world.task.images)
     labels = world.task.labels.cpu().numpy()
@@ -172,12 +181,13 @@ def run_unit(
     draws = range(config.web_draws)
     tsne_seed = derive_seed(*key, "tsne") if with_tsne else None
     image_dictionary = world.dicts.image
+    mode = config.purified_magnitude
 
     def raw_epoch(epoch: int) -> Pairs:
         return Pairs.concat([*(web_draw(config, world, p, key, epoch, r) for r in draws), world.clean])
 
     def train(
-        epoch_pairs: Callable[[int], Pairs],
+        epoch_pairs: Callable[[int], Pairs], epochs: int | None = None
     ) -> tuple[UnitNeuronEncoder, UnitNeuronEncoder, list[float]]:
         # the same initial weights and batch order for both conditions
         return train_encoders(
@@ -186,10 +196,11 @@ def run_unit(
             config,
             generator(config, *key, "init"),
             generator(config, *key, "order"),
+            epochs,
         )
 
     f_raw, g_raw, raw_history = train(raw_epoch)
-    raw = evaluate(f_raw, g_raw, world, raw_history, tsne_seed)
+    raw = evaluate(f_raw, g_raw, world, raw_history, tsne_seed, mode)
 
     recaptioner, mse = train_recaptioner(
         world.clean,
@@ -211,16 +222,26 @@ def run_unit(
         fresh = (web_draw(config, world, p, key, epoch, r) for r in draws[1:])
         return Pairs.concat([filtered.pairs, *fresh, world.clean])
 
-    f_rec, g_rec, rec_history = train(recaptioned_epoch)
+    authors_branch = takes_authors_branch(config, raw["purified_features"])
+    if authors_branch:  # the authors' code: F alone, longer (module docstring)
+        f_rec, g_rec, rec_history = train(lambda epoch: filtered.pairs, config.authors_retrain_epochs)
+    else:
+        f_rec, g_rec, rec_history = train(recaptioned_epoch)
     stats = filter_stats(filtered.replaced, filtered.pairs.misaligned, filtered.recaption_fidelity, mse)
     return {
         "p": p,
         "seed": seed,
         "raw": raw,
-        "recaptioned": evaluate(f_rec, g_rec, world, rec_history, tsne_seed),
-        "filter": stats,
+        "recaptioned": evaluate(f_rec, g_rec, world, rec_history, tsne_seed, mode),
+        "filter": {**stats, "authors_branch": float(authors_branch)},
         "labels": world.task.labels.tolist() if with_tsne else None,
     }
+
+
+def takes_authors_branch(config: SimulateConfig, raw_purified_features: int) -> bool:
+    """Whether the recaptioned model is retrained the authors' way: flag on and the raw model purifies at
+    most `authors_retrain_max_features` features."""
+    return config.authors_retrain and raw_purified_features <= config.authors_retrain_max_features
 
 
 # ----------------------------------------------------------------------------- running a unit

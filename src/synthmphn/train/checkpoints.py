@@ -83,7 +83,7 @@ def check_resume(path: Path, state: dict[str, Any], cfg: RunConfig, fingerprint:
         raise ValueError(
             f"cannot resume from {path}: it was trained with a different config or dataset:\n  "
             + "\n  ".join(problems)
-            + "\nrestore those settings, or train without --resume to start over"
+            + "\nrestore those settings, or start over with --overwrite (instead of --resume)"
         )
 
 
@@ -108,13 +108,20 @@ def prune_step_files(train_dir: Path, keep: int = KEEP_STEP_FILES) -> None:
         path.unlink(missing_ok=True)
 
 
-def clear_checkpoints(train_dir: Path) -> list[Path]:
-    """Removes a previous run's step files and last.pt (a fresh start); returns what was removed."""
+def checkpoint_files(train_dir: Path) -> list[Path]:
+    """The step files and last.pt of a run folder (empty when it has none)."""
     folder = checkpoint_dir(train_dir)
-    removed = [*folder.glob("step_*.pt"), *folder.glob(LAST_NAME)] if folder.exists() else []
-    for path in removed:
-        path.unlink()
-    return removed
+    return sorted([*folder.glob("step_*.pt"), *folder.glob(LAST_NAME)]) if folder.is_dir() else []
+
+
+def discard_replaced(replaced: list[Path], kept: Path) -> None:
+    """Deletes a replaced run's checkpoint files once `kept` (the new run's first checkpoint) is written.
+
+    `kept` and last.pt (now pointing at `kept`) stay; a step file of the same name was already replaced.
+    """
+    for path in replaced:
+        if path != kept and path.name != LAST_NAME:
+            path.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- the checkpoint, both ways

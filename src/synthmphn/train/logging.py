@@ -1,6 +1,10 @@
 """Training logs: one JSON line of metrics per logged step (`metrics.jsonl`) and the same in TensorBoard,
 with throughput (samples/s, s/step, share of time waiting for data) measured by `Throughput`.
 
+Each record holds step, epoch, lr, the curricula of the step (hn_fraction = p(t), the hard-negative share; for a
+hardness-weighted loss such as hn-nce also hn_beta = β(t), see `train.hardness`), the loss components,
+grad_norm, logit_scale and the throughput.
+
 On resume from step k, lines with step > k are dropped (and TensorBoard events after k are purged), so the
 log of a resumed run reads like the log of an uninterrupted one.
 """
@@ -15,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from synthmphn.io import atomic_write_text
+from synthmphn.io import atomic_write_text, with_filename
 
 METRICS_NAME = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
@@ -70,9 +74,12 @@ class MetricsLogger:
         if not self.enabled:
             return
         record = {"step": step, **metrics}
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, sort_keys=False) + "\n")
-            handle.flush()
+        try:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, sort_keys=False) + "\n")
+                handle.flush()
+        except OSError as err:  # a write to an open file (disk full) names no file: name it
+            raise with_filename(err, self.path) from err
         if self._writer is not None:
             for key, value in metrics.items():
                 if isinstance(value, int | float):

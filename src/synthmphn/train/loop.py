@@ -26,6 +26,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +36,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from synthmphn.config import RunConfig, TrainConfig, config_to_dict
-from synthmphn.data.batches import (
-    CaptionDataset,
-    SlotCollate,
-    TrainBatch,
-    check_images_per_caption,
-    check_negatives,
-    has_negatives,
-)
-from synthmphn.data.records import Group
+from synthmphn.data.batches import CaptionDataset, SlotCollate, TrainBatch, next_batch
 from synthmphn.data.sampler import GroupBatchSampler
-from synthmphn.data.schedules import HN_SCHEDULES, hn_fraction_at, max_pairs
+from synthmphn.data.schedules import hn_fraction_at
 from synthmphn.data.store import GroupStore
 from synthmphn.losses import create_loss
 from synthmphn.losses.base import ContrastiveBatch, ContrastiveLoss
@@ -55,15 +48,24 @@ from synthmphn.models.factory import attention_backend, create_clip, to_channels
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 from synthmphn.train.checkpoints import (
-    clear_checkpoints,
     dataset_fingerprint,
+    discard_replaced,
     load_resume_checkpoint,
     restore_training_state,
     save_training_checkpoint,
 )
-from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed
+from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed, sync_batchnorm
+from synthmphn.train.hardness import HardnessCurriculum
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer, lr_at, set_lr
+from synthmphn.train.preflight import (
+    check_fresh_start,
+    check_loss_fits_model,
+    check_train_config,
+    check_training_data,
+    remove_stale_train_files,
+    train_lock,
+)
 
 log = logging.getLogger("synthmphn.train")
 
@@ -74,27 +76,32 @@ class NonFiniteError(RuntimeError):
     """The loss or gradient norm became NaN/inf; the message names the step and the loss components."""
 
 
-def run_training(cfg: RunConfig, resume: bool = False) -> Path:
+def run_training(cfg: RunConfig, resume: bool = False, overwrite: bool = False) -> Path:
     """Trains per `cfg.train` on `cfg.dataset_dir`; returns the train folder (`cfg.train_dir`).
 
     With `resume`, continues from `<train_dir>/checkpoints/last.pt` when it exists (a fresh start otherwise);
-    a finished run returns at once. Raises ValueError for unusable data/config (naming the field),
+    a finished run returns at once. A folder that holds checkpoints is refused without `resume` or
+    `overwrite`; with `overwrite` the old checkpoints stay until the new run writes its first. Everything
+    (data, loss, model, device, folder) is checked before a file changes (see `train.preflight`).
+    Raises ValueError for unusable data/config (naming the field), OSError naming an unwritable path,
     NonFiniteError (a RuntimeError) when the loss diverges.
     """
+    check_train_config(cfg)  # names, loss vs model config, device: before reading any data
     dist = init_distributed(cfg.train.device)
     try:
-        return _train(cfg, resume, dist)
+        return _train(cfg, resume, overwrite, dist)
     finally:
         cleanup_distributed(dist)
 
 
-def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
+def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Path:
     tc, train_dir = cfg.train, cfg.train_dir
     torch.set_num_threads(tc.threads or max(1, usable_cpus() // dist.local_world_size))
 
     # ---------------------------------------------------------------- data and run length
-    store = GroupStore(cfg.dataset_dir, "train")
+    store = GroupStore(cfg.dataset_dir, "train")  # checks every shard's sha256 against the manifest
     loss_fn = create_loss(tc.loss, **tc.loss_options)  # unknown names/options fail here, before any work
+    hardness = HardnessCurriculum(loss_fn, tc)  # so does a train.hn_beta the loss cannot use
     negatives = check_training_data(store.groups, cfg, type(loss_fn))
     fingerprint = dataset_fingerprint(cfg.dataset_dir)
     total = total_steps(tc, GroupBatchSampler.count_captions(store.groups, negatives))
@@ -109,57 +116,91 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
         rank=dist.rank,
         world_size=dist.world_size,
     )
+    with train_lock(train_dir, enabled=dist.is_main):
+        if dist.is_main:
+            remove_stale_train_files(train_dir)
+        # ------------------------------------------------------------ resume point
+        step, replaced = 0, []
+        checkpoint = load_resume_checkpoint(cfg, fingerprint) if resume else None
+        if checkpoint is not None:
+            step = int(checkpoint["synthmphn"]["step"])
+            if step >= total:
+                log.info("%s: already trained %d of %d steps", train_dir, step, total)
+                return train_dir
+        else:
+            replaced = check_fresh_start(train_dir, resume, overwrite)
 
-    # ---------------------------------------------------------------- resume point
-    step, checkpoint = 0, load_resume_checkpoint(cfg, fingerprint) if resume else None
-    if checkpoint is not None:
-        step = int(checkpoint["synthmphn"]["step"])
-        if step >= total:
-            log.info("%s: already trained %d of %d steps", train_dir, step, total)
-            return train_dir
-    elif dist.is_main:
-        start_fresh(train_dir)
+        # ------------------------------------------------------------ model, loss, optimiser
+        torch.manual_seed(cfg.seed)
+        parts = create_clip(tc.model.name, tc.model.pretrained, device=dist.device, augment=tc.augment)
+        check_loss_fits_model(tc, type(loss_fn), parts.model)  # before a file of the run changes
+        if checkpoint is None and dist.is_main:
+            start_fresh(train_dir, replaced)
+        model = to_channels_last(parts.model)
+        loss_fn = loss_fn.to(dist.device)
+        optimizer = create_optimizer(model, tc.lr, tc.weight_decay)
+        scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")
+        if checkpoint is not None:
+            restore_training_state(checkpoint, model, optimizer, scaler, sampler)
+        model = sync_batchnorm(model, dist, tc.batch_size)
+        if dist.distributed:
+            model = DistributedDataParallel(
+                model, device_ids=[dist.local_rank] if "cuda" in dist.device else None
+            )
 
-    # ---------------------------------------------------------------- model, loss, optimiser
-    torch.manual_seed(cfg.seed)
-    parts = create_clip(tc.model.name, tc.model.pretrained, device=dist.device, augment=tc.augment)
-    model = to_channels_last(parts.model)
-    loss_fn = loss_fn.to(dist.device)
-    optimizer = create_optimizer(model, tc.lr, tc.weight_decay)
-    scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")
-    if checkpoint is not None:
-        restore_training_state(checkpoint, model, optimizer, scaler, sampler)
-    if dist.distributed:
-        model = DistributedDataParallel(
-            model, device_ids=[dist.local_rank] if "cuda" in dist.device else None
+        # ------------------------------------------------------------ batches (decoded in workers)
+        dataset = CaptionDataset(store, tc.images_per_caption, parts.preprocess_train, cfg.seed)
+        loader = DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            num_workers=tc.workers,
+            collate_fn=SlotCollate(parts.tokenizer),
+            pin_memory="cuda" in dist.device,
         )
+        # one loader iterator serves the whole run, so its workers persist without persistent_workers
+        state = _LoopState(step, replaced, total, hardness)
+        _loop(cfg, dist, state, model, loss_fn, optimizer, scaler, sampler, loader, fingerprint)
+    return train_dir
 
-    # ---------------------------------------------------------------- batches (decoded in workers)
-    dataset = CaptionDataset(store, tc.images_per_caption, parts.preprocess_train, cfg.seed)
-    loader = DataLoader(
-        dataset,
-        batch_sampler=sampler,
-        num_workers=tc.workers,
-        collate_fn=SlotCollate(parts.tokenizer),
-        pin_memory="cuda" in dist.device,
-    )
-    # one loader iterator serves the whole run, so its workers persist without persistent_workers
 
-    # ---------------------------------------------------------------- logs
-    logger = MetricsLogger(train_dir, resume_step=step, enabled=dist.is_main)
+@dataclass
+class _LoopState:
+    """Where the loop stands: optimiser steps done, checkpoint files still to replace, run length."""
+
+    step: int
+    replaced: list[Path]
+    total: int
+    hardness: HardnessCurriculum  # β(t) of a hardness-weighted loss
+
+
+def _loop(
+    cfg: RunConfig,
+    dist: DistInfo,
+    state: _LoopState,
+    model: nn.Module,
+    loss_fn: ContrastiveLoss,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    sampler: GroupBatchSampler,
+    loader: DataLoader,
+    fingerprint: str,
+) -> None:
+    """Optimiser steps from `state.step` to `state.total`, logging and checkpointing as configured."""
+    tc, train_dir, total, hardness = cfg.train, cfg.train_dir, state.total, state.hardness
+    logger = MetricsLogger(train_dir, resume_step=state.step, enabled=dist.is_main)
     if dist.is_main:
         write_run_info(train_dir, config_to_dict(cfg), cfg.seed, "train")
-    bar = progress(total=total, initial=step, desc="train", unit="step") if dist.is_main else None
+    bar = progress(total=total, initial=state.step, desc="train", unit="step") if dist.is_main else None
     meter = Throughput(tc.batch_size * tc.accum_steps)
-
-    # ---------------------------------------------------------------- the loop
     batches: Iterator[TrainBatch] = iter(loader)
     try:
-        while step < total:
+        while state.step < total:
+            step = state.step
             lr = lr_at(step, tc.lr, tc.warmup_steps, total)
             set_lr(optimizer, lr)
             with meter.waiting():
-                micro_batches = [next(batches) for _ in range(tc.accum_steps)]
+                micro_batches = [next_batch(batches) for _ in range(tc.accum_steps)]
+            beta = hardness.at(step / total)  # β(t) at the progress of this step's batches, like p(t)
             metrics = train_step(
                 model,
                 loss_fn,
@@ -171,13 +212,14 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
                 step=step + 1,
                 device=dist.device,
             )
-            step += 1
+            step = state.step = step + 1
             meter.count_step()
             if step % tc.log_every == 0 or step == total:
                 record = {
                     "epoch": sampler.epoch_at(step * tc.accum_steps),
                     "lr": lr,
                     "hn_fraction": hn_fraction_at(tc.hn_schedule, (step - 1) / total),
+                    **beta,
                     **metrics,
                     **meter.read(),
                 }
@@ -189,31 +231,19 @@ def _train(cfg: RunConfig, resume: bool, dist: DistInfo) -> Path:
             if step % tc.checkpoint_every == 0 or step == total:
                 check_parameters_finite(model, step)  # on every rank, so all stop together
                 if dist.is_main:
-                    save_training_checkpoint(cfg, step, model, optimizer, scaler, sampler, fingerprint)
+                    saved = save_training_checkpoint(
+                        cfg, step, model, optimizer, scaler, sampler, fingerprint
+                    )
+                    discard_replaced(state.replaced, saved)  # the old run goes once the new one has a model
+                    state.replaced = []
     finally:
         del batches  # shuts the loader's workers down
         logger.close()
         if bar is not None:
             bar.close()
-    return train_dir
 
 
 # ----------------------------------------------------------------------------- setup helpers
-
-
-def check_training_data(groups: list[Group], cfg: RunConfig, loss_cls: type[ContrastiveLoss]) -> bool:
-    """Fails with a clear ValueError when the data cannot feed the objective; returns whether to use negatives."""
-    tc = cfg.train
-    HN_SCHEDULES.get(tc.hn_schedule.name)
-    check_negatives(groups, tc.loss, loss_cls.needs_negatives, cfg.dataset_dir)
-    negatives = has_negatives(groups)
-    check_images_per_caption(groups, tc.images_per_caption, negatives)
-    if loss_cls.needs_negatives and max_pairs(tc.hn_schedule, tc.batch_size) == 0:
-        raise ValueError(
-            f"train.loss={tc.loss!r} needs base+HN pairs, but train.hn_schedule (name={tc.hn_schedule.name!r}, "
-            f"p_max={tc.hn_schedule.p_max}) never puts a pair in a batch of {tc.batch_size}; raise p_max"
-        )
-    return negatives
 
 
 def total_steps(tc: TrainConfig, captions_per_epoch: int) -> int:
@@ -224,12 +254,14 @@ def total_steps(tc: TrainConfig, captions_per_epoch: int) -> int:
     return max(1, math.ceil((tc.epochs or 1.0) * per_epoch))
 
 
-def start_fresh(train_dir: Path) -> None:
-    """A run without --resume starts over: a previous run's checkpoints and TensorBoard events go."""
-    removed = clear_checkpoints(train_dir)
-    if removed:
+def start_fresh(train_dir: Path, replaced: list[Path]) -> None:
+    """A fresh run's logs start empty: the TensorBoard events of a run it replaces go (its checkpoints go
+    at the new run's first checkpoint, see `checkpoints.discard_replaced`)."""
+    if replaced:
         log.warning(
-            "%s: starting over (no --resume); removed %d old checkpoint file(s)", train_dir, len(removed)
+            "%s: starting over (--overwrite); the %d old checkpoint file(s) go at the first new checkpoint",
+            train_dir,
+            len(replaced),
         )
     shutil.rmtree(train_dir / TENSORBOARD_DIR, ignore_errors=True)
 

@@ -1,15 +1,16 @@
 """Embedded procedural generators: `procedural:<style>` draws a `CaptionSpec` in one of the styles.
 
-Styles: flat, sketch, photo, pixel, painterly (training) and mosaic (held out). Every style draws every
+Styles: flat, sketch, photo, pixel, painterly, ink (training) and mosaic (held out). Every style draws every
 subject in `SUPPORTED_SUBJECTS` (digits 'digit 0'..'digit 9', geometric shapes, everyday objects) and
 renders colour, size, position, count, texture and background. Same (spec, seed, size) -> same pixels.
 The STYLES registry sits beside the `Style` base class in render.py, the built-in styles in styles.py
-(imported here, so they are registered); `create_style(name)` is the family's one factory.
+and ink.py (imported here, so they are registered); `create_style(name)` is the family's one factory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from PIL import Image
 
@@ -17,13 +18,17 @@ from synthmphn.config import ImagesConfig
 from synthmphn.data.records import CaptionSpec
 from synthmphn.images.base import GENERATORS
 from synthmphn.images.procedural import styles  # noqa: F401  (registers the built-in styles)
+from synthmphn.images.procedural.failures import Decision, decide, diverse_style, render_seed_of
+from synthmphn.images.procedural.ink import InkStyle
 from synthmphn.images.procedural.palette import supported_backgrounds, supported_colours
 from synthmphn.images.procedural.render import STYLES, Style, render_scene
 from synthmphn.images.procedural.scene import POSITIONS, SIZES, parse_scene
 from synthmphn.images.procedural.subjects import SUBJECT_CATEGORIES, SUPPORTED_SUBJECTS, canonical_subject
 from synthmphn.images.procedural.textures import TEXTURES
+from synthmphn.images.profiles import DEFAULT_PROFILE, Profile, split_profile
 
 __all__ = [
+    "InkStyle",
     "HELDOUT_STYLES",
     "POSITIONS",
     "SIZES",
@@ -36,6 +41,8 @@ __all__ = [
     "canonical_subject",
     "create_procedural_generator",
     "create_style",
+    "drawn_record",
+    "profiled_generator",
     "supported_backgrounds",
     "supported_colours",
 ]
@@ -51,12 +58,24 @@ def create_style(name: str) -> Style:
 
 
 class ProceduralGenerator:
-    """An `ImageGenerator` for one procedural style; needs each caption's `CaptionSpec` (prompts are unused)."""
+    """An `ImageGenerator` for one procedural style and profile; needs each caption's `CaptionSpec`.
 
-    def __init__(self, style: Style, size: int) -> None:
+    The profile (`images.profiles`) decides per image which failure, if any, is drawn, and scales the
+    style's ranges; `decision(spec, seed)` says what an image shows without rendering it.
+    """
+
+    def __init__(self, style: Style, size: int, profile: Profile = DEFAULT_PROFILE, query: str = "") -> None:
         self.style = style
         self.size = size
-        self.name = f"procedural:{style.name}"
+        self.profile = profile
+        self.render_style = diverse_style(style, profile.diversity)
+        self.name = f"procedural:{style.name}" + (f"?{query}" if query else "")
+
+    def decision(self, spec: CaptionSpec, seed: int) -> Decision:
+        """The scene this generator really draws for (spec, seed), with its failure (None when faithful)."""
+        scene = parse_scene(spec, self.name)
+        render_seed = render_seed_of(int(seed), self.profile.diversity)
+        return decide(self.profile, scene, int(seed), self.render_style, render_seed)
 
     def generate(
         self, prompts: Sequence[str], specs: Sequence[CaptionSpec | None], seeds: Sequence[int]
@@ -70,7 +89,12 @@ class ProceduralGenerator:
         for prompt, spec, seed in zip(prompts, specs, seeds, strict=True):
             if spec is None:
                 raise ValueError(f"{self.name} renders from a CaptionSpec, but caption {prompt!r} has none")
-            images.append(render_scene(self.style, parse_scene(spec, self.name), int(seed), self.size))
+            if self.profile.is_default:
+                images.append(render_scene(self.style, parse_scene(spec, self.name), int(seed), self.size))
+                continue
+            drawn = self.decision(spec, seed)
+            render_seed = render_seed_of(int(seed), self.profile.diversity)
+            images.append(render_scene(self.render_style, drawn.scene, render_seed, self.size, drawn.tweaks))
         return images
 
 
@@ -78,5 +102,23 @@ class ProceduralGenerator:
 def create_procedural_generator(
     arg: str, size: int, config: ImagesConfig | None = None
 ) -> ProceduralGenerator:
-    """Factory for `procedural:<style>`; an unknown style raises KeyError listing the styles."""
-    return ProceduralGenerator(create_style(arg), size)
+    """Factory for `procedural:<style>[?profile]`; an unknown style raises KeyError listing the styles, a bad
+    profile ValueError naming the entry and key (see `images.profiles`)."""
+    base, profile = split_profile(arg, f"procedural:{arg}")
+    return ProceduralGenerator(create_style(base), size, profile, arg.partition("?")[2])
+
+
+@lru_cache(maxsize=256)
+def profiled_generator(arg: str, size: int = 32) -> ProceduralGenerator:
+    """A cached generator for `procedural:<arg>` (for asking what an image shows; size is irrelevant there)."""
+    return create_procedural_generator(arg, size)
+
+
+def drawn_record(generator: str, spec: CaptionSpec | None, seed: int) -> tuple[str | None, dict | None]:
+    """(failure, what was drawn instead) of the image `generator` draws for (spec, seed); (None, None)
+    for a faithful image, an unprofiled generator or a generator that is not procedural."""
+    kind, _, arg = generator.partition(":")
+    if kind != "procedural" or "?" not in arg or spec is None:
+        return None, None
+    decision = profiled_generator(arg).decision(spec, seed)
+    return decision.failure, decision.drawn

@@ -108,51 +108,70 @@ def _pts(*points: tuple[float, float]) -> np.ndarray:
 
 
 def hand_strokes(digit: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Pen strokes (polylines in unit coordinates) for a digit, with a random choice among common variants."""
-    u = rng.random(3)
+    """Pen strokes (polylines in unit coordinates) for a digit, with a random choice among the variants
+    people write (MNIST's: plain or flagged 1, open or closed 4, crossed 7, curly 2, looped or stick 9...)."""
+    u = rng.random(4)
     if digit == 0:
-        rx = 0.42 + 0.12 * u[0]
-        return [_arc(0, 0, rx, 0.86, -PI / 2, 1.55 * PI + 0.15 * u[1], n=36)]
+        rx, tilt = 0.38 + 0.18 * u[0], 0.25 * (u[2] - 0.5)
+        loop = _arc(0, 0, rx, 0.88, -PI / 2, 1.5 * PI + 0.25 * u[1], n=40)
+        return [loop + np.stack([tilt * loop[:, 1], np.zeros(len(loop))], axis=1).astype(np.float32)]
     if digit == 1:
-        strokes = [_pts((0.06, -0.88), (-0.02, 0.88))]
-        if u[0] < 0.6:
-            strokes.append(_pts((-0.32, -0.52), (0.06, -0.88)))
-        if u[1] < 0.3:
-            strokes.append(_pts((-0.32, 0.88), (0.3, 0.88)))
+        lean = 0.16 * (u[2] - 0.5)
+        strokes = [_pts((0.04 + lean, -0.9), (-0.02 - lean, 0.9))]
+        if u[0] < 0.35:
+            strokes.append(_pts((-0.3, -0.55 + 0.2 * u[3]), (0.04 + lean, -0.9)))
+        if u[1] < 0.12:
+            strokes.append(_pts((-0.3, 0.9), (0.3, 0.9)))
         return strokes
     if digit == 2:
-        top = _arc(0, -0.42, 0.46, 0.45, -0.95 * PI, 0.2 * PI)
-        return [np.concatenate([top, _pts((-0.5, 0.86), (0.55, 0.86))])]
+        top = _arc(0, -0.42, 0.46, 0.46, -0.95 * PI, 0.15 * PI + 0.1 * u[2])
+        if u[0] < 0.3:  # curly 2: a small loop where the diagonal meets the base
+            loop = _arc(-0.36, 0.74, 0.16, 0.14, -0.5 * PI, 1.5 * PI, n=14)
+            return [np.concatenate([top, _pts((-0.36, 0.6)), loop, _pts((0.55, 0.86))])]
+        base = 0.86 + 0.06 * (u[1] - 0.5)
+        return [np.concatenate([top, _pts((-0.5, base), (0.55, base - 0.06 * u[3]))])]
     if digit == 3:
-        upper = _arc(0, -0.45, 0.4, 0.4, -0.85 * PI, 0.5 * PI)
-        lower = _arc(0, 0.42, 0.47, 0.45, -0.5 * PI, 0.85 * PI)
+        if u[0] < 0.25:  # flat-topped 3
+            lower = _arc(0, 0.38, 0.48, 0.48, -0.6 * PI, 0.85 * PI)
+            return [np.concatenate([_pts((-0.45, -0.86), (0.45, -0.86), (-0.05, -0.12)), lower])]
+        upper = _arc(0, -0.45, 0.38 + 0.06 * u[1], 0.42, -0.9 * PI, 0.5 * PI)
+        lower = _arc(0, 0.42, 0.46 + 0.06 * u[2], 0.46, -0.5 * PI, 0.9 * PI)
         return [np.concatenate([upper, lower])]
     if digit == 4:
-        if u[0] < 0.5:
-            return [_pts((0.3, 0.88), (0.3, -0.88), (-0.55, 0.35), (0.58, 0.35))]
-        return [_pts((-0.4, -0.88), (-0.5, 0.3), (0.58, 0.3)), _pts((0.3, -0.5), (0.3, 0.88))]
+        cross = 0.25 + 0.2 * u[1]
+        if u[0] < 0.45:  # closed 4
+            return [_pts((0.3, 0.9), (0.3, -0.9), (-0.58, cross), (0.6, cross))]
+        return [_pts((-0.42, -0.88), (-0.5, cross), (0.6, cross)), _pts((0.3 + 0.1 * u[2], -0.6), (0.3, 0.9))]
     if digit == 5:
-        head = _pts((0.5, -0.86), (-0.35, -0.86), (-0.42, -0.12))
-        bowl = _arc(0, 0.35, 0.5, 0.5, -0.7 * PI, 0.8 * PI)
+        head = _pts((0.52, -0.86), (-0.32, -0.86), (-0.42, -0.1))
+        bowl = _arc(0, 0.36, 0.5, 0.5, -0.7 * PI, 0.8 * PI + 0.1 * u[1])
+        if u[0] < 0.4:  # flag drawn as a separate stroke
+            return [_pts((-0.32, -0.86), (0.52, -0.86)), np.concatenate([head[1:], bowl])]
         return [np.concatenate([head, bowl])]
     if digit == 6:
-        stem = _arc(0.15, 0.3, 0.62, 1.1, -0.45 * PI, -PI)
-        loop = _arc(0, 0.42, 0.46, 0.44, PI, 3 * PI, n=30)
+        stem = _arc(0.15 + 0.1 * u[1], 0.3, 0.62, 1.1 + 0.2 * u[2], -0.45 * PI, -PI)
+        loop = _arc(0, 0.42, 0.44 + 0.06 * u[0], 0.44, PI, 3 * PI, n=30)
         return [np.concatenate([stem, loop])]
     if digit == 7:
-        strokes = [_pts((-0.5, -0.86), (0.52, -0.86), (-0.08, 0.88))]
-        if u[0] < 0.25:
+        foot = -0.1 + 0.25 * (u[1] - 0.5)
+        strokes = [_pts((-0.5, -0.86 + 0.1 * u[2]), (0.52, -0.86), (foot, 0.9))]
+        if u[0] < 0.2:
             strokes.append(_pts((-0.18, 0.0), (0.38, 0.0)))
         return strokes
     if digit == 8:
+        if u[0] < 0.5:  # one continuous figure-eight stroke
+            t = np.linspace(0, 2 * PI, 60, dtype=np.float32)
+            return [np.stack([0.42 * np.sin(2 * t), -0.88 * np.cos(t)], axis=1).astype(np.float32)]
         return [
-            _arc(0, -0.46, 0.36, 0.4, 0.5 * PI, 2.5 * PI, n=30),
-            _arc(0, 0.42, 0.45, 0.46, -0.5 * PI, 1.5 * PI, n=30),
+            _arc(0, -0.46, 0.34 + 0.06 * u[1], 0.4, 0.5 * PI, 2.5 * PI, n=30),
+            _arc(0, 0.42, 0.44 + 0.06 * u[2], 0.46, -0.5 * PI, 1.5 * PI, n=30),
         ]
     if digit == 9:
-        loop = _arc(0, -0.42, 0.45, 0.42, 0, 2 * PI, n=30)
+        loop = _arc(0, -0.42, 0.44, 0.42, 0, 2 * PI, n=30)
+        if u[1] < 0.35:  # curved tail
+            return [loop, _arc(-0.1, -0.42, 0.55, 1.3, 0.0, 0.5 * PI, n=16)]
         bend = 0.12 * (u[0] - 0.3)
-        return [loop, _pts((0.45, -0.42), (0.42 + bend, 0.3), (0.3, 0.88))]
+        return [loop, _pts((0.44, -0.42), (0.42 + bend, 0.3), (0.3, 0.9))]
     raise ValueError(f"digit must be 0..9, got {digit}")
 
 

@@ -10,6 +10,7 @@ repaints the subject and keeps the layout and background pixel for pixel.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -18,15 +19,19 @@ from PIL import Image
 from synthmphn.data.records import CaptionSpec
 from synthmphn.images.procedural.backgrounds import paint_background
 from synthmphn.images.procedural.digits import DigitStyle, digit_mask
+from synthmphn.images.procedural.garments import garment_parts
 from synthmphn.images.procedural.palette import RGB, Background, luminance, resolve_background, resolve_colour
 from synthmphn.images.procedural.raster import elastic, mix, outline, to_image
 from synthmphn.images.procedural.scene import Scene, Slot, layout, parse_scene
-from synthmphn.images.procedural.shapes import linear_map, rasterize
+from synthmphn.images.procedural.shapes import SHAPES, linear_map, rasterize
 from synthmphn.images.procedural.subjects import subject_parts
 from synthmphn.images.procedural.textures import texture_pattern
 from synthmphn.registry import Registry
 
-STREAMS = {"layout": 1, "background": 2, "instance": 3, "texture": 4, "style": 5, "colour": 6, "finish": 7}
+STREAMS = {
+    "layout": 1, "background": 2, "instance": 3, "texture": 4, "style": 5, "colour": 6, "finish": 7,
+    "failure": 8, "clutter": 9,
+}  # fmt: skip
 
 DEFAULT_COLOURS = (
     "red", "green", "blue", "yellow", "orange", "purple", "pink", "brown", "black", "teal", "navy",
@@ -111,6 +116,10 @@ class Style:
     background_detail: ClassVar[float] = 0.5
     sizes: ClassVar[tuple[float, float]] = (0.35, 0.6)  # instance diameter range when no size is given
     digit_sizes: ClassVar[tuple[float, float]] = (0.45, 0.62)
+    # Diversity knobs a profile sets (see `images.profiles.Diversity`); these values are the style as is.
+    spread: float = 1.0  # position jitter multiplier
+    layout_shuffle: float = 1.0  # chance that several instances take shuffled cells
+    clutter: float = 0.0  # mean number of distractor shapes
 
     # ---------------------------------------------------------------- choices
     def resolution(self, size: int, scene: Scene, rng: np.random.Generator) -> int:
@@ -147,12 +156,17 @@ class Style:
             mask = digit_mask(int(scene.subject[-1]), self.digits, rng, canvas, d, min_width=self.supersample)
             amplitude = self.digit_elastic
         else:
-            flip = -1.0 if scene.category == "object" and rng.random() < 0.5 else 1.0
+            flip = -1.0 if scene.category in ("object", "garment") and rng.random() < 0.5 else 1.0
             limit = self.rotation if scene.category == "shape" else self.object_rotation
             j = self.aspect_jitter
             matrix = linear_map(rng.uniform(-limit, limit), aspect=rng.uniform(1 - j, 1 + j))
             matrix = matrix @ np.diag([flip, 1.0]).astype(np.float32)
-            mask = rasterize(subject_parts(scene.subject), canvas, d, matrix, min_width=self.supersample)
+            parts = (
+                garment_parts(scene.subject, rng)
+                if scene.category == "garment"
+                else subject_parts(scene.subject)
+            )
+            mask = rasterize(parts, canvas, d, matrix, min_width=self.supersample)
             amplitude = self.elastic
         return elastic(mask, rng, amplitude * d, cells=4)
 
@@ -204,8 +218,35 @@ def downsample(canvas: np.ndarray, size: int) -> Image.Image:
     return image.resize((size, size), Image.Resampling.BOX if res > size else Image.Resampling.BICUBIC)
 
 
-def render_scene(style: Style, scene: Scene, seed: int, size: int) -> Image.Image:
-    """Renders a validated scene: the same (style, scene, seed, size) always gives the same pixels."""
+@dataclass(frozen=True)
+class Tweaks:
+    """What a generator failure changes beyond the scene: no subject at all, or one too small to read."""
+
+    omit: bool = False
+    tiny: float | None = None  # instance diameter as a share of the image side
+
+
+NO_TWEAKS = Tweaks()
+CLUTTER_SHAPES = ("circle", "square", "triangle", "oval", "diamond", "pentagon", "crescent", "semicircle")
+
+
+def paint_clutter(style: Style, canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Distractor shapes (Poisson(style.clutter) of them) in the style's colours, behind the subject."""
+    res = canvas.shape[1]
+    for _ in range(int(rng.poisson(style.clutter))):
+        d = rng.uniform(0.12, 0.24) * res
+        side = int(math.ceil(d * 1.2)) + 4
+        parts = SHAPES[CLUTTER_SHAPES[int(rng.integers(len(CLUTTER_SHAPES)))]]
+        local = rasterize(parts, side, d, linear_map(rng.uniform(-30, 30)), min_width=style.supersample)
+        mask = np.zeros((res, res), dtype=np.float32)
+        paste_max(mask, local, rng.uniform(0.1, 0.9) * res, rng.uniform(0.1, 0.9) * res)
+        colour = resolve_colour(style.colours[int(rng.integers(len(style.colours)))])
+        canvas = mix(canvas, colour, mask * rng.uniform(0.5, 0.9))
+    return canvas
+
+
+def render_scene(style: Style, scene: Scene, seed: int, size: int, tweaks: Tweaks = NO_TWEAKS) -> Image.Image:
+    """Renders a validated scene: the same (style, scene, seed, size, tweaks) always gives the same pixels."""
     res = style.resolution(size, scene, stream(seed, "finish", 1))
     # Streams for defaults are only made when needed (making one costs ~30 us).
     background = resolve_background(
@@ -213,14 +254,17 @@ def render_scene(style: Style, scene: Scene, seed: int, size: int) -> Image.Imag
     )
     colour = resolve_colour(scene.colour or style.pick_colour(scene, background, stream(seed, "colour", 2)))
 
-    slots = layout(
-        scene, stream(seed, "layout"), res, style.digit_sizes if scene.category == "digit" else style.sizes
-    )
+    sizes = style.digit_sizes if scene.category == "digit" else style.sizes
+    slots = layout(scene, stream(seed, "layout"), res, sizes, style.spread, style.layout_shuffle)
+    if tweaks.tiny is not None:
+        slots = [Slot(s.cx, s.cy, tweaks.tiny * res) for s in slots]
     mask = np.zeros((res, res), dtype=np.float32)
-    for i, slot in enumerate(slots):
+    for i, slot in enumerate([] if tweaks.omit else slots):
         paste_max(mask, style.instance_mask(scene, slot, stream(seed, "instance", i)), slot.cx, slot.cy)
 
     canvas = style.paint_background(background, stream(seed, "background"), res)
+    if style.clutter > 0:
+        canvas = paint_clutter(style, canvas, stream(seed, "clutter"))
     period = float(np.mean([s.diameter for s in slots])) / 4.0
     pattern = texture_pattern(scene.texture, stream(seed, "texture"), res, res, period)
     fill = fill_map(colour, pattern, res)

@@ -150,21 +150,33 @@ def _grid_shape(n: int, width: float, height: float) -> tuple[int, int]:
     return best
 
 
-def layout(scene: Scene, rng: np.random.Generator, res: int, default_size: tuple[float, float]) -> list[Slot]:
-    """Slots for `scene.count` instances inside the scene's region; one instance per grid cell."""
+def layout(
+    scene: Scene,
+    rng: np.random.Generator,
+    res: int,
+    default_size: tuple[float, float],
+    spread: float = 1.0,
+    shuffle: float = 1.0,
+) -> list[Slot]:
+    """Slots for `scene.count` instances inside the scene's region; one instance per grid cell.
+
+    `spread` (<= 1) scales how far an instance strays from its cell's centre (0: exactly at the centre);
+    `shuffle` is the chance that the instances take random cells rather than the first ones.
+    """
     cx, cy, hw, hh = POSITIONS[scene.position] if scene.position else ANYWHERE
     rows, cols = _grid_shape(scene.count, 2 * hw, 2 * hh)
     cell_w, cell_h = 2 * hw / cols, 2 * hh / rows
     fit = min(1.0, 0.9 * min(cell_w, cell_h) / SIZES["large"])
     drawn = rng.uniform(*default_size)  # always drawn, so a size edit leaves the rest of the layout alone
     base = SIZES[scene.size] if scene.size else drawn
-    cells = rng.permutation(rows * cols)[: scene.count]
+    shuffled = shuffle >= 1.0 or rng.random() < shuffle  # no draw at the default: renders stay as they were
+    cells = rng.permutation(rows * cols)[: scene.count] if shuffled else np.arange(scene.count)
     slots = []
     for cell in sorted(cells.tolist()):
         r, c = divmod(cell, cols)
         d = min(base * fit * rng.uniform(0.92, 1.08), 0.92 * min(cell_w, cell_h))
         slack_x, slack_y = max(cell_w - d, 0.0), max(cell_h - d, 0.0)
-        x = cx - hw + (c + 0.5) * cell_w + rng.uniform(-0.45, 0.45) * slack_x
-        y = cy - hh + (r + 0.5) * cell_h + rng.uniform(-0.45, 0.45) * slack_y
+        x = cx - hw + (c + 0.5) * cell_w + rng.uniform(-0.45, 0.45) * slack_x * min(spread, 1.0)
+        y = cy - hh + (r + 0.5) * cell_h + rng.uniform(-0.45, 0.45) * slack_y * min(spread, 1.0)
         slots.append(Slot(x * res, y * res, d * res))
     return slots

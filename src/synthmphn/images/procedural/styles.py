@@ -1,4 +1,4 @@
-"""The procedural styles: five training styles and the held-out `mosaic`.
+"""The procedural styles: five training styles and the held-out `mosaic` (`ink` lives in `ink.py`).
 
 Each style owns its digit fonts (no two styles share a family), its default palette and backgrounds,
 and its biases (rotation, elastic distortion, stroke widths), so a style is more than a filter:

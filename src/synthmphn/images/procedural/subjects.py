@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from synthmphn.images.procedural.garments import GARMENTS, garment_parts
 from synthmphn.images.procedural.icons import ICONS
 from synthmphn.images.procedural.palette import normalise_name
 from synthmphn.images.procedural.shapes import SHAPES, Subject
@@ -15,9 +16,10 @@ DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "e
 SUBJECT_CATEGORIES: dict[str, str] = {
     **{f"digit {i}": "digit" for i in range(10)},
     **dict.fromkeys(SHAPES, "shape"),
-    **dict.fromkeys(ICONS, "object"),
+    **dict.fromkeys((name for name in ICONS if name not in GARMENTS), "object"),
+    **dict.fromkeys(GARMENTS, "garment"),
 }
-"""Every drawable subject -> its category ('digit', 'shape' or 'object')."""
+"""Every drawable subject -> its category ('digit', 'shape', 'object' or 'garment')."""
 
 SUPPORTED_SUBJECTS: list[str] = sorted(SUBJECT_CATEGORIES)
 """Every subject name the procedural generators draw (the concept bank is checked against this)."""
@@ -46,8 +48,17 @@ SUBJECT_ALIASES: dict[str, str] = {
     "bolt": "lightning",
     "present": "gift",
     "gift box": "gift",
-    "t shirt": "shirt",
-    "tshirt": "shirt",
+    "tshirt": "t shirt",
+    "t shirt/top": "t shirt",
+    "t shirt top": "t shirt",
+    "tee": "t shirt",
+    "trousers": "trouser",
+    "pants": "trouser",
+    "sweater": "pullover",
+    "jacket": "coat",
+    "handbag": "bag",
+    "boot": "ankle boot",
+    "trainer": "sneaker",
     "coffee cup": "cup",
     "teacup": "cup",
     "tea cup": "cup",
@@ -112,5 +123,8 @@ def canonical_subject(name: str) -> str | None:
 
 
 def subject_parts(subject: str) -> Subject:
-    """The vector parts of a shape or object subject (digits are drawn by `digits`)."""
+    """The vector parts of a shape or object subject (digits are drawn by `digits`; a garment's canonical
+    variant here, `garments.garment_parts` draws the others)."""
+    if subject in GARMENTS:
+        return garment_parts(subject)
     return SHAPES.get(subject) or ICONS[subject]
