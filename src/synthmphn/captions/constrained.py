@@ -7,9 +7,10 @@ the continuations that would be rejected anyway:
   choices, tokenized as they follow `Answer:`, then ends. A trie of their token ids allows only the next
   token of some choice, and end-of-sequence once one is complete, so every reply is a valid choice.
 - `CaptionRule` (captions; the prompt ends with `Caption:`): tokens holding a line break or any of
-  `: { } [ ]` are never allowed (a caption is one line, not JSON or a list), and end-of-sequence only once
-  the text names the subject (singular or plural) and every stated value (a caption that stops before
-  stating the spec is what the base-caption check rejects most). `max_new_tokens` still bounds the reply.
+  `: { } [ ] .` are never allowed (a caption is one line, not JSON, a list or more sentences), and
+  end-of-sequence only once the text names the subject (singular or plural) and every stated value (a
+  caption that stops before stating the spec is what the base-caption check rejects most).
+  `max_new_tokens` still bounds the reply.
 
 `RowRules` applies one rule per batch row as a transformers logits processor (any callable
 `(input_ids, scores) -> scores` works there). torch is imported by the caller; this module needs none.
