@@ -31,6 +31,7 @@ from synthmphn.data.sampler import GroupBatchSampler
 from synthmphn.losses import LOSSES, create_loss
 from synthmphn.models import create_clip
 from synthmphn.models.factory import to_channels_last
+from synthmphn.models.gemm_conv import use_gemm_convs
 from synthmphn.train.hardness import HardnessCurriculum
 from synthmphn.train.loop import train_step
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer
@@ -79,7 +80,7 @@ def ours(
     With `hn_beta`, β(t) is set on the loss before each step as the training loop does (t cycles over 100
     steps), so the hardness-curriculum path is timed too.
     """
-    model = to_channels_last(model)
+    model = use_gemm_convs(to_channels_last(model))
     optimizer = create_optimizer(model, 1e-5, 0.1)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
     loss_fn = create_loss(loss)

@@ -38,6 +38,7 @@ from synthmphn.data.store import GroupStore
 from synthmphn.losses import create_loss
 from synthmphn.models import create_clip
 from synthmphn.models.factory import tiny_model_names, to_channels_last
+from synthmphn.models.gemm_conv import use_gemm_convs
 from synthmphn.train import loop
 from synthmphn.train.optim import create_optimizer
 
@@ -90,11 +91,11 @@ def step_of(
 ) -> tuple[Callable[[], object], float]:
     """(one real train step of model `name`, its model FLOPs counted by FlopCounterMode).
 
-    `plain` is the step before the speed-ups (for-loop AdamW, torch's default SDPA kernel, NCHW weights).
+    `plain` is the step before the speed-ups (for-loop AdamW, torch's default SDPA kernel, NCHW weights, oneDNN for every conv).
     """
     torch.manual_seed(0)
     parts = create_clip(name, augment=False)
-    model = parts.model if plain else to_channels_last(parts.model)
+    model = parts.model if plain else use_gemm_convs(to_channels_last(parts.model))
     batch = real_batch(dataset_dir, parts, batch_size)
     optimizer = create_optimizer(model, 1e-5, 0.1, fused=False if plain else None)
     scaler = torch.amp.GradScaler("cpu", enabled=False)

@@ -11,7 +11,7 @@ synthmphn report   RUN [RUN ...] [--out FILE]    one HTML file + markdown table
 synthmphn pipeline CONFIG [overrides]           build -> train -> eval -> report
 synthmphn simulate [CONFIG] [overrides]          the theory paper's simulation
 synthmphn recaption IN OUT [CONFIG] [overrides]  recaption shards with a captioner + CLIP filter
-synthmphn experiment SPEC [--jobs N]             a grid of runs differing in one factor
+synthmphn experiment SPEC [--jobs N] [--dry-run] a grid of runs differing in one factor
 synthmphn list [FAMILY]                          registered parts (losses, styles, ...) with one line each
 synthmphn analyse  DATASET [--reference R]       generators' recognizability vs diversity, transfer ceiling
 """
@@ -245,11 +245,28 @@ def recaption(
 def experiment(
     spec: Annotated[Path, typer.Argument(help="Experiment YAML: base config, variants, seeds.")],
     jobs: Annotated[int, typer.Option(help="Runs in parallel processes.")] = 1,
+    dry_run: Annotated[
+        bool, typer.Option(help="Validate every cell and print the time estimate; run nothing.")
+    ] = False,
+    seconds_per_step: Annotated[
+        float | None, typer.Option(help="s/step for the estimate (default: measured by finished runs).")
+    ] = None,
 ) -> None:
-    """Run a grid of (variant, seed) runs sharing datasets; write a results table and report."""
-    from synthmphn.experiment import run_experiment
+    """Run a grid of (variant, seed) runs sharing datasets; write a results table, claims and report."""
+    from synthmphn.experiment import (
+        check_cells,
+        estimate_grid,
+        format_estimate,
+        load_experiment,
+        run_experiment,
+    )
 
     try:
+        grid = load_experiment(spec)
+        check_cells(grid, spec)
+        typer.echo(format_estimate(grid, estimate_grid(grid, jobs, seconds_per_step)))
+        if dry_run:
+            return
         path = run_experiment(spec, jobs=jobs)
     except STAGE_ERRORS as err:
         _fail(err)

@@ -31,10 +31,14 @@ def make_config(name: str, tmp_path: Path, **overrides) -> CaptionsConfig:
 
 
 def oracle_reply(backend: LLMBackend, request: LLMRequest) -> str:
-    """What a perfect LLM would answer: the grammar phrasing of the request's spec, as JSON.
+    """What a perfect LLM would answer: the grammar phrasing of the request's spec, as JSON (a value request:
+    the plan's value, so the drafts' specs equal the grammar backend's).
 
     The template depends only on the group id, so a negative is phrased like its base caption.
     """
+    if request.task == "value":
+        assert request.edit is not None
+        return f"Answer: {request.edit.value}"  # the plan's own value (always among the choices)
     template = sample_template(random.Random(derive_seed("oracle", request.group_id)))
     return json.dumps({"caption": render_caption(request.spec, template, backend.bank)})
 

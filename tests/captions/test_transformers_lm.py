@@ -87,9 +87,10 @@ def test_prompt_uses_chat_template_when_present(tiny_model):
     backend = TransformersBackend(CaptionsConfig(backend="transformers", model=str(folder)))
     text, prefix = backend.format_prompt([{"role": "user", "content": "hi"}])
     if kind == "chat":
-        assert text == "<user> hi\n<assistant> " and prefix == ""
+        assert text == "<user> hi\n<assistant> Caption:" and prefix == "Caption:"
     else:
-        assert text.endswith("Caption: ") and prefix == "Caption: "
+        assert text == "hi\nCaption:" and prefix == "Caption:"
+    assert backend.format_prompt([{"role": "user", "content": "hi"}], "Answer:")[0].endswith("Answer:")
 
 
 def test_real_generation_runs_counts_and_is_deterministic(tiny_model):

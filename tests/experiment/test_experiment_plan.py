@@ -94,7 +94,7 @@ SHIPPED = sorted((Path(__file__).parents[2] / "configs" / "experiments").glob("*
 def test_shipped_experiments_validate_every_cell(path: Path):
     spec = load_experiment(path)
     runs, _ = plan_grid(spec)  # resolves and validates every (variant, seed) config
-    assert len(spec.seeds) >= 3
+    assert len(spec.seeds) >= 5  # issue #18: >= 5 paired seeds per cell
     assert len(runs) == len(spec.variants) * len(spec.seeds)
 
 
@@ -130,3 +130,10 @@ def test_images_per_step_by_hand():
     linear = tc(loss="negclip", batch_size=4, hn_schedule={"name": "linear", "p_max": 0.5})
     assert mean_pairs_per_batch(linear) == pytest.approx((500 * 1 + 1 * 2) / 1001)
     assert images_per_step(linear) == pytest.approx(4 - (502 / 1001))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_grids_state_claims_on_their_own_variants(path: Path):
+    spec = load_experiment(path)  # validates that every claim names two variants of the grid
+    assert spec.claims
+    assert spec.metrics is None or "aggregate" in spec.metrics or path.stem == "recaption"

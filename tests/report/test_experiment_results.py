@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from synthmphn.report.experiment import budget_line, write_experiment_results
+from synthmphn.report.experiment import GridResults, budget_line, write_experiment_results
 from synthmphn.report.tables import direction
 
 # variant -> seed -> flat numbers; uniformity is lower-is-better, acc1 higher, modality_gap unranked.
@@ -53,7 +53,8 @@ def _run_dirs(root: Path) -> list[Path]:
 def test_lower_is_better_bolds_the_minimum_in_markdown_csv_json_and_html(tmp_path: Path):
     assert direction("diagnostics/uniformity_image") == "lower"
     assert direction("diagnostics/modality_gap") is None
-    md = write_experiment_results(tmp_path, "t", [0, 1], PER_SEED, METRICS, ["a", "b"], _run_dirs(tmp_path))
+    grid = GridResults("t", [0, 1], METRICS, ["a", "b"], _run_dirs(tmp_path))
+    md = write_experiment_results(tmp_path, grid, PER_SEED)
 
     # b's uniformity mean (-2.1) is the minimum: bold, although a's (-1.1) is the maximum.
     text = md.read_text()
@@ -80,15 +81,16 @@ def test_lower_is_better_bolds_the_minimum_in_markdown_csv_json_and_html(tmp_pat
 
 def test_equal_means_mark_nothing(tmp_path: Path):
     per_seed = {"a": {0: {"zeroshot/digits/acc1": 0.4}}, "b": {0: {"zeroshot/digits/acc1": 0.4}}}
-    md = write_experiment_results(tmp_path, "t", [0], per_seed, None, ["a", "b"], _run_dirs(tmp_path))
+    md = write_experiment_results(
+        tmp_path, GridResults("t", [0], None, ["a", "b"], _run_dirs(tmp_path)), per_seed
+    )
     assert "| zeroshot/digits/acc1 | 0.400 ± 0.000 | 0.400 ± 0.000 |" in md.read_text()
 
 
 def test_header_states_images_per_step(tmp_path: Path):
     budgets = {"a": 128.0, "b": 128.0}
-    md = write_experiment_results(
-        tmp_path, "t", [0], PER_SEED, METRICS, ["a", "b"], _run_dirs(tmp_path), budgets
-    )
+    grid = GridResults("t", [0], METRICS, ["a", "b"], _run_dirs(tmp_path), budgets)
+    md = write_experiment_results(tmp_path, grid, PER_SEED)
     assert "images per step: 128 (every variant)" in md.read_text()
     assert budget_line({"a": 64.0, "b": 128.0}).startswith("images per step: a 64, b 128 (**unequal**")
     assert budget_line(None) == ""

@@ -22,6 +22,7 @@ from synthmphn.losses import create_loss
 from synthmphn.models import create_clip
 from synthmphn.models.checkpoint import save_checkpoint
 from synthmphn.models.factory import to_channels_last
+from synthmphn.models.gemm_conv import GemmConv2d, gemm_eligible, use_gemm_convs
 from synthmphn.train import loop
 from synthmphn.train.optim import create_optimizer
 
@@ -43,7 +44,7 @@ def losses_and_grads(
     base: torch.nn.Module, batch: TrainBatch, fast: bool, precision: str, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[float, torch.Tensor]:
     """The loss and all gradients (concatenated) of one forward/backward, on the fast or the plain path."""
-    model = to_channels_last(copy.deepcopy(base)) if fast else copy.deepcopy(base)
+    model = use_gemm_convs(to_channels_last(copy.deepcopy(base))) if fast else copy.deepcopy(base)
     if fast:
         assert model.visual.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     with monkeypatch.context() as patch:
@@ -94,11 +95,12 @@ def test_fused_adamw_takes_the_for_loop_step() -> None:
     plain.load_state_dict(fused.state_dict())  # the state dicts are interchangeable
 
 
-def test_a_channels_last_checkpoint_loads_into_plain_open_clip(
+def test_a_fast_layout_checkpoint_loads_into_plain_open_clip(
     parts_and_batch: tuple[torch.nn.Module, TrainBatch], tmp_path: Path
 ) -> None:
     base, batch = parts_and_batch
-    fast = to_channels_last(copy.deepcopy(base)).eval()
+    fast = use_gemm_convs(to_channels_last(copy.deepcopy(base))).eval()
+    assert any(isinstance(m, GemmConv2d) for m in fast.modules())
     path = save_checkpoint(tmp_path / "fast.pt", fast, {"step": 1})
     plain = open_clip.create_model(MODEL)
     open_clip.load_checkpoint(plain, str(path))
@@ -107,3 +109,49 @@ def test_a_channels_last_checkpoint_loads_into_plain_open_clip(
         assert torch.equal(plain.state_dict()[name], tensor), name
     with torch.no_grad():
         torch.testing.assert_close(plain.encode_image(batch.images), fast.encode_image(batch.images))
+
+
+@pytest.mark.parametrize(
+    ("kernel", "padding", "size", "bias"),
+    [(1, 0, 1, False), (1, 0, 4, True), (3, 1, 2, False), (3, 1, 1, True), (3, 1, 4, False)],
+)
+def test_gemm_conv_equals_the_convolution_in_value_and_gradient(
+    kernel: int, padding: int, size: int, bias: bool
+) -> None:
+    """1×1 at any size and 3×3 on ≤ 2×2 maps take the GEMM path; 3×3 on 4×4 stays a convolution."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(6, 5, kernel, padding=padding, bias=bias).double()
+    gemm = use_gemm_convs(copy.deepcopy(conv))
+    assert isinstance(gemm, GemmConv2d)
+    x = torch.randn(3, 6, size, size, dtype=torch.float64).to(memory_format=torch.channels_last)
+    x_conv, x_gemm = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_conv, out_gemm = conv(x_conv), gemm(x_gemm)
+    torch.testing.assert_close(out_gemm, out_conv, rtol=1e-12, atol=1e-12)
+    weights = torch.randn_like(out_conv)
+    (out_conv * weights).sum().backward()
+    (out_gemm * weights).sum().backward()
+    torch.testing.assert_close(x_gemm.grad, x_conv.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gemm.weight.grad, conv.weight.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_only_exactly_rewritable_convolutions_become_gemm_convs() -> None:
+    """Strided, dilated, grouped, 5×5 or unpadded 3×3 convolutions keep oneDNN's kernels."""
+    assert gemm_eligible(torch.nn.Conv2d(4, 4, 1))
+    assert gemm_eligible(torch.nn.Conv2d(4, 4, 3, padding=1))
+    for conv in [
+        torch.nn.Conv2d(4, 4, 1, stride=2),
+        torch.nn.Conv2d(4, 4, 3, padding=1, dilation=2),
+        torch.nn.Conv2d(4, 4, 3, padding=1, groups=2),
+        torch.nn.Conv2d(4, 4, 5, padding=2),
+        torch.nn.Conv2d(4, 4, 3),
+        torch.nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect"),
+    ]:
+        assert not gemm_eligible(conv)
+
+
+def test_gemm_convs_follow_autocast_to_bf16() -> None:
+    """Under CPU bf16 autocast the GEMM path returns bf16, as the convolution it replaces does."""
+    gemm = use_gemm_convs(torch.nn.Conv2d(4, 4, 3, padding=1))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert gemm(torch.randn(2, 4, 2, 2)).dtype == torch.bfloat16
+        assert gemm(torch.randn(2, 4, 8, 8)).dtype == torch.bfloat16

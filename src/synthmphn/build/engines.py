@@ -76,18 +76,31 @@ def absolute_tasks(tasks: Sequence[ShardTask]) -> list[ShardTask]:
     return [replace(task, path=Path(task.path).resolve()) for task in tasks]
 
 
+TOKEN_AUTH_HINT = (
+    "clusters started with token authentication (the default of `ray start --head` since Ray 2.59) need "
+    "RAY_AUTH_MODE=token in this environment too, with the cluster's token (RAY_AUTH_TOKEN, "
+    "RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token; see Ray's token-auth docs)"
+)
+
+
 def join_ray_cluster(ray: Any, address: str) -> None:
-    """`ray.init(address)`; an authentication failure says which setting Ray's token auth needs."""
+    """`ray.init(address)`; a refused or failed connection says which setting Ray's token auth needs.
+
+    A token-auth cluster refuses a driver without RAY_AUTH_MODE=token with only "Failed to connect to Ray
+    cluster" (the InvalidAuthToken detail goes to Ray's log lines), so a failed connection without that
+    setting names it too.
+    """
     try:
         ray.init(address=address)
     except Exception as err:  # noqa: BLE001 - Ray's auth errors have no stable public class
-        if "auth" not in f"{type(err).__name__} {err}".lower():
+        text, said = f"{type(err).__name__} {err}".lower(), f"{type(err).__name__}: {err}"
+        if "auth" in text:
+            what = f"Ray cluster {address} refused the connection ({said}); "
+        elif "connect" in text and os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+            what = f"could not join the Ray cluster at {address} ({said}); check RAY_ADDRESS, and note that "
+        else:
             raise
-        raise RuntimeError(
-            f"Ray cluster {address} refused the connection ({type(err).__name__}): clusters started with "
-            "token authentication (`ray start --head` on Ray >= 2.60) need RAY_AUTH_MODE=token in this "
-            "environment too (and the cluster's token, see Ray's authentication docs)"
-        ) from err
+        raise RuntimeError(what + TOKEN_AUTH_HINT) from err
 
 
 def choose_engine(images: ImagesConfig, n_tasks: int) -> tuple[Engine, int]:

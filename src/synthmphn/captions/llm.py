@@ -11,15 +11,21 @@ concept bank (`sampling.plan_for_group`, the same plan the grammar renders), the
    `max_retries` times; then the group is re-drawn with a new spec (counted `group_redrawn`), at most
    `MAX_REDRAWS` times, after which it is dropped (`group_dropped`) and the result has fewer than `n`
    drafts (ids keep their index, so there are gaps); fewer than `SHORTFALL` of `n` kept logs a warning.
-2. Hard negatives: the plan chose the slot and its new value. With `negative_source = "edit"` (the
-   backends' setting) the edit is applied to the accepted caption programmatically (`validate.apply_slot_edit`:
-   the one mention of the old value replaced, a/an fixed), so it is one edit by construction and costs no
-   LLM call; only where that is impossible (the old value is not stated exactly once, or a count edit
-   changes singular/plural) is the LLM asked to rewrite the caption. Every negative, either way, must pass
-   `validate_negative` (not identical, not a duplicate) and `validate_slot_edit` (the words going out
-   are the old value, the words coming in the new value, a/an and plurals allowed, nothing else changed,
-   the old value gone); an LLM failure is retried, then the negative is dropped (`negative_dropped`).
-   `negative_source = "llm"` (an attribute, set by tests of the rewrite path) asks the LLM for every one.
+2. Hard negatives: the plan chose each negative's slot, so its old value is known. With `negative_source`
+   "value" (the backends' default) the LLM picks only the new value: a value request shows the caption,
+   the slot, the old value and `MAX_CHOICES` choices (the plan's value and the closest others, see
+   `value_choices`) and the reply must name one (`parse_choice`; the transformers backend constrains its
+   decoder to the choices); a reply naming none is retried, then the plan's value stays. The edit is then
+   applied to the accepted caption programmatically (`validate.apply_slot_edit`: the one mention of the old
+   value replaced, a/an fixed, "one circle" -> "three circles"), so it is one edit by construction. With
+   "edit" the plan's value is used and no LLM call is made. Only where the edit cannot be applied (the old
+   value is not stated exactly once, or a count edit between one and many finds no "<number> <noun>") is
+   the LLM asked to rewrite the caption; "llm" (the old mode) asks it for every negative. Every negative,
+   either way, must pass `validate_negative` (not identical, not a duplicate) and `validate_slot_edit` (the
+   words going out are the old value, the words coming in the new value, a/an and plurals allowed, nothing
+   else changed, the old value gone); a rewrite failure is retried, then the negative is dropped
+   (`negative_dropped`). `negative_source` is a backend attribute, not a config key (a new key would change
+   every dataset's build identity); tests and Python callers set it.
 
 Backends implement `complete(requests) -> list[str]` (one raw reply per request; tests monkeypatch it).
 Every request carries its own seed, derived from (run seed, group id, task, index, draw, attempt).
@@ -38,13 +44,23 @@ from synthmphn.captions.concepts import ConceptBank, bank_for
 from synthmphn.captions.grammar import render_caption, sample_template
 from synthmphn.captions.prompts import (
     LINE_PREFIX,
-    PLAIN_PREFILL,
     base_messages,
     negative_messages,
     parse_caption,
+    parse_choice,
     plain_prompt,
+    value_messages,
 )
-from synthmphn.captions.sampling import NO_EDIT_LEFT, Edit, GroupPlan, plan_for_group, resolve_edit_kinds
+from synthmphn.captions.sampling import (
+    NO_EDIT_LEFT,
+    Edit,
+    GroupPlan,
+    edit_options,
+    make_edit,
+    plan_for_group,
+    related_options,
+    resolve_edit_kinds,
+)
 from synthmphn.captions.validate import (
     EMPTY,
     apply_slot_edit,
@@ -66,6 +82,9 @@ MISSING_ATTRIBUTE = "missing_attribute"
 GROUP_REDRAWN = "group_redrawn"
 GROUP_DROPPED = "group_dropped"
 NEGATIVE_DROPPED = "negative_dropped"
+INVALID_CHOICE = "invalid_choice"  # a value reply that names none of the choices
+MAX_CHOICES = 5  # values a value request offers: the plan's and up to 4 others (the closest first)
+NEGATIVE_SOURCES = ("value", "edit", "llm")
 MAX_REDRAWS = 2
 SHORTFALL = 0.8  # keeping fewer than this share of the asked groups logs a warning
 MAX_CAPTION_WORDS = 40
@@ -96,11 +115,12 @@ class LLMRequest:
     messages: list[dict[str, str]]
     seed: int
     group_id: str
-    task: str  # "base" or "negative"
+    task: str  # "base", "value" (pick a negative's new value) or "negative" (rewrite a caption)
     spec: CaptionSpec
     attempt: int = 0
     caption: str | None = None  # the base caption (negative tasks)
-    edit: Edit | None = None  # the planned edit (negative tasks)
+    edit: Edit | None = None  # the planned edit (value and negative tasks)
+    choices: list[str] | None = None  # the values a value request may answer
 
 
 # ----------------------------------------------------------------------------- checks
@@ -173,12 +193,34 @@ def check_negative(
 
 
 def programmatic_negative(caption: str, edit: Edit, bank: ConceptBank, spec: CaptionSpec) -> str | None:
-    """The negative made by replacing the slot's old value in `caption`, or None when that is not safe
-    (old value not stated exactly once; a count edit between one and many, whose noun must change too)."""
-    if edit.kind == "attribute:count" and (edit.old == "one") != (edit.value == "one"):
-        return None
+    """The negative made by replacing the slot's old value in `caption`, or None when the old value is not
+    stated exactly once. A count edit between one and many replaces the number with its noun ("one circle"
+    -> "three circles"), so the caption must say them side by side."""
     forms = slot_forms(edit, bank, spec)
+    if edit.kind == "attribute:count":
+        return apply_slot_edit(
+            caption, forms[1:] if (edit.old == "one") != (edit.value == "one") else forms[:1]
+        )
     return apply_slot_edit(caption, forms if edit.kind == "subject" else forms[:1])
+
+
+def value_choices(bank: ConceptBank, plan: GroupPlan, rng: random.Random) -> list[list[str]]:
+    """Per planned edit, the values a value request offers: the plan's own value and up to
+    `MAX_CHOICES - 1` others, the closest (co-hyponyms, antonyms) first, then random ones, in a random order.
+    Edits of the same kind get disjoint choices and never another's planned value, so two negatives of a
+    group cannot pick the same one."""
+    offered: list[list[str]] = []
+    taken: dict[str, set[str]] = {}
+    for edit in plan.edits:
+        used = taken.setdefault(edit.kind, {e.value for e in plan.edits if e.kind == edit.kind})
+        pool = edit_options(bank, plan.spec, edit.kind, used)
+        related = related_options(bank, plan.spec, edit.kind, pool)
+        others = [v for v in pool if v not in related]
+        extra = (rng.sample(related, len(related)) + rng.sample(others, len(others)))[: MAX_CHOICES - 1]
+        used.update(extra)
+        choices = [edit.value, *extra]
+        offered.append(rng.sample(choices, len(choices)))
+    return offered
 
 
 # ----------------------------------------------------------------------------- the shared driver
@@ -199,6 +241,7 @@ class _NegativeJob:
     edit: Edit
     caption: str
     attempt: int = 0
+    choices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -225,7 +268,7 @@ class LLMBackend:
         self.config = config
         self.bank = bank_for(config)
         self.kinds = resolve_edit_kinds(self.bank, config.negative_kinds)
-        self.negative_source = "edit"  # "llm": every negative rewritten by the LLM (see the module doc)
+        self.negative_source = "value"  # or "edit" / "llm": who makes the negatives (see the module doc)
 
     @property
     def chunk_size(self) -> int:
@@ -341,7 +384,13 @@ class LLMBackend:
             for gid, a in sorted(accepted.items())
             for j, edit in enumerate(a.plan.edits)
         ]
-        if self.negative_source == "edit":
+        if self.negative_source not in NEGATIVE_SOURCES:
+            raise ValueError(
+                f"negative_source {self.negative_source!r}; known: {', '.join(NEGATIVE_SOURCES)}"
+            )
+        if self.negative_source == "value":
+            self._choose_values(jobs, accepted, seed, rejections)
+        if self.negative_source != "llm":
             jobs = [job for job in jobs if not self._edit_negative(job, accepted[job.group_id])]
         while jobs:
             replies = self._complete_all([self._negative_request(job, seed) for job in jobs], "negatives")
@@ -357,6 +406,48 @@ class LLMBackend:
                 else:
                     rejections[NEGATIVE_DROPPED] += 1
             jobs = retry
+
+    def _choose_values(
+        self, jobs: list[_NegativeJob], accepted: dict[str, _Accepted], seed: int, rejections: Counter[str]
+    ) -> None:
+        """Rounds of value requests: each job's edit takes the value the LLM picks from its choices; a reply
+        naming none is retried, and after `max_retries` the plan's own value stays."""
+        for gid in {job.group_id for job in jobs}:
+            offered = value_choices(
+                self.bank, accepted[gid].plan, random.Random(derive_seed(seed, gid, "choices"))
+            )
+            for job in jobs:
+                if job.group_id == gid:
+                    job.choices = offered[job.index]
+        pending = [job for job in jobs if len(job.choices) > 1]
+        while pending:
+            replies = self._complete_all([self._value_request(job, seed) for job in pending], "values")
+            retry = []
+            for job, reply in zip(pending, replies, strict=True):
+                value = parse_choice(reply, job.choices)
+                if value is not None:
+                    job.edit = make_edit(self.bank, accepted[job.group_id].plan.spec, job.edit.kind, value)
+                    continue
+                rejections[INVALID_CHOICE] += 1
+                job.attempt += 1
+                if job.attempt <= self.config.max_retries:
+                    retry.append(job)
+            pending = retry
+        for job in jobs:
+            job.attempt = 0  # the rewrite requests that may follow count their own attempts
+
+    def _value_request(self, job: _NegativeJob, seed: int) -> LLMRequest:
+        return LLMRequest(
+            messages=value_messages(job.caption, job.edit, job.choices),
+            seed=derive_seed(seed, job.group_id, "value", job.index, job.attempt),
+            group_id=job.group_id,
+            task="value",
+            spec=job.edit.spec,
+            attempt=job.attempt,
+            caption=job.caption,
+            edit=job.edit,
+            choices=job.choices,
+        )
 
     def _edit_negative(self, job: _NegativeJob, group: _Accepted) -> bool:
         """Makes the negative by editing the caption (no LLM call); True when it was made and kept."""
@@ -388,7 +479,6 @@ class LLMBackend:
 
 __all__ = [
     "LINE_PREFIX",
-    "PLAIN_PREFILL",
     "base_messages",
     "negative_messages",
     "parse_caption",

@@ -13,6 +13,7 @@ import re
 
 from synthmphn.captions.concepts import ConceptBank
 from synthmphn.captions.sampling import Edit
+from synthmphn.captions.validate import normalized
 from synthmphn.data.records import CaptionSpec
 
 SYSTEM_PROMPT = (
@@ -20,7 +21,18 @@ SYSTEM_PROMPT = (
     "Reply with one line, `Caption: ` followed by the caption, and nothing else."
 )
 LINE_PREFIX = "Caption:"
-PLAIN_PREFILL = "Caption: "  # ends a prompt without chat template so a base LM continues the caption line
+ANSWER_PREFIX = "Answer:"  # the line a value request's reply starts with
+VALUE_SYSTEM_PROMPT = (
+    "You pick the word that changes one detail of an image caption. "
+    "Reply with one line, `Answer: ` followed by one of the listed choices, and nothing else."
+)
+VALUE_EXAMPLE = (
+    "a red cat sitting on the left of the picture",
+    "colour",
+    "red",
+    ("green", "blue", "black"),
+    "blue",
+)
 FEW_SHOT = (  # (facts, draft, answer): the answer rephrases the draft and keeps every value word for word
     (
         "- subject: cat\n- colour (colour of the subject): red\n- position (where it is in the image): left",
@@ -86,9 +98,31 @@ def negative_messages(caption: str, edit: Edit) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def plain_prompt(messages: list[dict[str, str]]) -> str:
+def value_messages(caption: str, edit: Edit, choices: list[str]) -> list[dict[str, str]]:
+    """Chat messages asking which of `choices` should replace the edit's old value (one worked example):
+    the model picks the new value only; the code puts it into the caption."""
+    messages = [{"role": "system", "content": VALUE_SYSTEM_PROMPT}]
+    example_caption, what, old, example_choices, answer = VALUE_EXAMPLE
+    messages.append(
+        {"role": "user", "content": _value_request_text(example_caption, what, old, example_choices)}
+    )
+    messages.append({"role": "assistant", "content": f"{ANSWER_PREFIX} {answer}"})
+    what = "subject" if edit.kind == "subject" else edit.kind.removeprefix("attribute:")
+    messages.append({"role": "user", "content": _value_request_text(caption, what, edit.old, choices)})
+    return messages
+
+
+def _value_request_text(caption: str, what: str, old: str, choices: list[str] | tuple[str, ...]) -> str:
+    """The user turn of a value request (the same wording for the example and the real one)."""
+    return (
+        f'Caption: "{caption}"\nWhich {what} should replace "{old}" so that the caption describes a '
+        f"different image? Choose one of: {', '.join(choices)}.\nReply as: {ANSWER_PREFIX} <your choice>"
+    )
+
+
+def plain_prompt(messages: list[dict[str, str]], prefill: str = LINE_PREFIX) -> str:
     """A prompt for models without a chat template: the messages' text, then the start of the answer line."""
-    return "\n\n".join(m["content"] for m in messages) + "\n" + PLAIN_PREFILL
+    return "\n\n".join(m["content"] for m in messages) + "\n" + prefill
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -104,6 +138,15 @@ def parse_caption(text: str) -> str | None:
             if caption and not caption.startswith("{"):
                 return caption
     return _json_caption(text)
+
+
+def parse_choice(text: str, choices: list[str]) -> str | None:
+    """The choice a value reply names: its `Answer:` line (or, without one, its first line) equal to one of
+    `choices` up to case, punctuation and quotes, else None."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    answers = [line.split(":", 1)[1] for line in lines if line.lower().startswith(ANSWER_PREFIX[:-1].lower())]
+    said = normalized((answers or lines or [""])[0])
+    return next((choice for choice in choices if normalized(choice) == said), None)
 
 
 def _json_caption(text: str) -> str | None:

@@ -135,40 +135,47 @@ def _sample_edit(
     bank: ConceptBank, spec: CaptionSpec, kind: str, same_kind: list[Edit], rng: random.Random
 ) -> Edit | None:
     """A new value for one slot, unused by earlier edits of the same kind; None when none is left."""
-    used = {e.value for e in same_kind}
+    options = edit_options(bank, spec, kind, {e.value for e in same_kind})
+    if not options:
+        return None
+    related = related_options(bank, spec, kind, options)
+    prefer = PREFER_SAME_CATEGORY if kind == "subject" else PREFER_RELATED
+    return make_edit(bank, spec, kind, rng.choice(related if related and rng.random() < prefer else options))
+
+
+def edit_options(bank: ConceptBank, spec: CaptionSpec, kind: str, used: set[str] = frozenset()) -> list[str]:
+    """The values slot `kind` of `spec` may change to, in bank order: not the current one, not in `used`,
+    no `distinct` clash; for a subject swap, subjects that allow every stated attribute."""
     if kind == "subject":
-        return _subject_edit(bank, spec, used, rng)
+        return [
+            s.name
+            for s in bank.subjects
+            if s.name != spec.subject and s.name not in used and set(spec.attributes) <= set(s.attributes)
+        ]
     name = kind.removeprefix("attribute:")
     current = spec.attributes[name]
-    options = [
+    return [
         v
         for v in bank.attributes[name]
         if v != current and v not in used and not _clashes(bank, {**spec.attributes, name: v})
     ]
-    if not options:
-        return None
-    related = [v for v in bank.antonyms.get(name, {}).get(current, ()) if v in options]
-    value = rng.choice(related if related and rng.random() < PREFER_RELATED else options)
-    return Edit(kind=kind, value=value, old=current, spec=spec.with_change(kind, value))
 
 
-def _subject_edit(bank: ConceptBank, spec: CaptionSpec, used: set[str], rng: random.Random) -> Edit | None:
-    """Swaps the subject, preferring a co-hyponym (same category); keeps attributes the new subject allows."""
-    options = [
-        s
-        for s in bank.subjects
-        if s.name != spec.subject and s.name not in used and set(spec.attributes) <= set(s.attributes)
-    ]
-    if not options:
-        return None
-    related = [s for s in options if s.category == spec.category]
-    new = rng.choice(related if related and rng.random() < PREFER_SAME_CATEGORY else options)
-    return Edit(
-        kind="subject",
-        value=new.name,
-        old=spec.subject,
-        spec=spec.with_change("subject", new.name, category=new.category),
-    )
+def related_options(bank: ConceptBank, spec: CaptionSpec, kind: str, options: list[str]) -> list[str]:
+    """The `options` closest to the current value: co-hyponyms (same category) of the subject, antonyms of an
+    attribute value (the swaps that make the hardest negatives)."""
+    if kind == "subject":
+        return [v for v in options if bank.subject(v).category == spec.category]
+    name = kind.removeprefix("attribute:")
+    return [v for v in bank.antonyms.get(name, {}).get(spec.attributes[name], ()) if v in options]
+
+
+def make_edit(bank: ConceptBank, spec: CaptionSpec, kind: str, value: str) -> Edit:
+    """The edit that sets slot `kind` of `spec` to `value` (a subject swap takes the new subject's category)."""
+    if kind == "subject":
+        new = bank.subject(value)
+        return Edit(kind, value, spec.subject, spec.with_change(kind, value, category=new.category))
+    return Edit(kind, value, spec.attributes[kind.removeprefix("attribute:")], spec.with_change(kind, value))
 
 
 def plan_for_group(

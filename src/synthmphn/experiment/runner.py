@@ -22,6 +22,7 @@ from synthmphn.experiment.spec import (
     check_cells,
     dataset_dir,
     load_experiment,
+    paired_design_line,
     plan_grid,
     run_config,
 )
@@ -30,7 +31,8 @@ from synthmphn.io import read_json
 from synthmphn.progress import progress
 from synthmphn.provenance import write_config, write_run_info
 from synthmphn.recaption.pipeline import run_recaption
-from synthmphn.report.experiment import run_numbers, write_experiment_results
+from synthmphn.report.aggregate import AGGREGATE
+from synthmphn.report.experiment import Claim, GridResults, run_numbers, write_experiment_results
 from synthmphn.train.budget import images_per_step
 from synthmphn.train.loop import run_training
 
@@ -141,22 +143,25 @@ def collect_metrics(runs: list[PlannedRun]) -> dict[str, dict[int, dict[str, flo
 
 
 def headline_names(runs: list[PlannedRun]) -> list[str]:
-    """The default table rows: the first run's headline metrics."""
-    return list(read_json(runs[0].run_dir / "eval" / "metrics.json").get("headline", {}))
+    """The default table rows: the multi-task aggregate, then the first run's headline metrics."""
+    return [AGGREGATE, *read_json(runs[0].run_dir / "eval" / "metrics.json").get("headline", {})]
 
 
 def write_results(spec: ExperimentSpec, runs: list[PlannedRun]) -> Path:
-    """Writes results.md/.csv/.json and the HTML report (plots + per-run tables) into the output folder."""
-    return write_experiment_results(
-        spec.output,
-        spec.name,
-        spec.seeds,
-        collect_metrics(runs),
-        spec.metrics or headline_names(runs),
-        list(spec.variants),
-        [r.run_dir for r in runs],
-        {
+    """Writes results.md/.csv/.json, claims.csv and the HTML report (plots + per-run tables) into the
+    output folder."""
+    grid = GridResults(
+        name=spec.name,
+        seeds=spec.seeds,
+        metrics=spec.metrics or headline_names(runs),
+        variants=list(spec.variants),
+        run_dirs=[r.run_dir for r in runs],
+        images_per_step={
             r.variant: images_per_step(run_config(spec, r.variant, r.seed, list(r.overrides)).train)
             for r in runs
         },
+        claims=tuple(Claim(c.name, c.better, c.worse, c.metric) for c in spec.claims),
+        interval=spec.interval,
+        design=paired_design_line(spec, runs),
     )
+    return write_experiment_results(spec.output, grid, collect_metrics(runs))

@@ -10,12 +10,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from synthmphn.config import RunConfig, load_config, read_yaml, stage_identity
 from synthmphn.eval.base import EVAL_TASKS
+from synthmphn.train.budget import images_per_step
 from synthmphn.train.preflight import check_train_config
 
 
@@ -26,6 +27,18 @@ class VariantSpec(BaseModel):
 
     overrides: list[str] = Field(default_factory=list)
     recaption: bool = False
+
+
+class ClaimSpec(BaseModel):
+    """One claim of the grid: variant `better` beats variant `worse` on `metric` (default the multi-task
+    aggregate); the report calls it from the paired per-seed differences (`synthmphn.stats`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    better: str
+    worse: str
+    metric: str = "aggregate"
 
 
 class ExperimentSpec(BaseModel):
@@ -41,6 +54,9 @@ class ExperimentSpec(BaseModel):
     data_seed: int | None = 0
     metrics: list[str] | None = None
     share_runs: bool = True
+    images_per_step: float | None = None  # the equal image budget every cell must have (None: unchecked)
+    claims: list[ClaimSpec] = Field(default_factory=list)
+    interval: Literal["t", "bootstrap"] = "t"
     variants: dict[str, VariantSpec]
 
     @field_validator("variants", mode="before")
@@ -79,9 +95,22 @@ def load_experiment(path: Path) -> ExperimentSpec:
         spec = ExperimentSpec.model_validate(raw)
     except Exception as err:
         raise ValueError(f"{path}: {err}") from None
+    check_claims(spec, path)
     folder = Path(path).parent
     base = spec.base if spec.base is None or spec.base.is_absolute() else folder / spec.base
     return spec.model_copy(update={"base": base})
+
+
+def check_claims(spec: ExperimentSpec, source: Path) -> None:
+    """Every claim names two different variants of the grid; else a one-line ValueError naming the field."""
+    known = ", ".join(spec.variants)
+    for i, claim in enumerate(spec.claims):
+        for side in ("better", "worse"):
+            name = getattr(claim, side)
+            if name not in spec.variants:
+                raise ValueError(f"{source}: claims[{i}].{side}: {name!r} is not a variant; known: {known}")
+        if claim.better == claim.worse:
+            raise ValueError(f"{source}: claims[{i}]: better and worse are both {claim.better!r}")
 
 
 def run_config(spec: ExperimentSpec, variant: str, seed: int, extra: list[str] | None = None) -> RunConfig:
@@ -95,7 +124,8 @@ def check_cells(spec: ExperimentSpec, source: Path) -> None:
 
     Each cell's config must load (overrides, field ranges) and pass the checks a training run makes before
     it reads data (`train.preflight.check_train_config`: loss, schedule, model, device; a hard-negative loss
-    needs negatives in the dataset the cell builds), and name known eval tasks. The first bad cell is a
+    needs negatives in the dataset the cell builds), name known eval tasks and take the grid's
+    `images_per_step` when the YAML states one. The first bad cell is a
     ValueError `SPEC: variant 'NAME' (seed K): what is wrong`.
     """
     for variant in spec.variants:
@@ -105,9 +135,22 @@ def check_cells(spec: ExperimentSpec, source: Path) -> None:
                 check_train_config(cfg, data_from_config=True)
                 for task in cfg.eval.tasks:
                     EVAL_TASKS.get(task)
+                check_budget(spec, cfg)
             except (ValueError, KeyError) as err:
                 reason = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
                 raise ValueError(f"{source}: variant {variant!r} (seed {seed}): {reason}") from None
+
+
+def check_budget(spec: ExperimentSpec, cfg: RunConfig) -> None:
+    """A cell must take the `images_per_step` the YAML states (`train.budget.images_per_step`)."""
+    if spec.images_per_step is None:
+        return
+    found = images_per_step(cfg.train)
+    if abs(found - spec.images_per_step) > 1e-9:
+        raise ValueError(
+            f"images_per_step: the grid states {spec.images_per_step:g}, this cell takes {found:g} "
+            "(train.batch_size × train.images_per_caption × accum_steps, less ignored HN images)"
+        )
 
 
 def dataset_key(cfg: RunConfig, recaption: bool) -> str:
@@ -147,3 +190,58 @@ def plan_grid(spec: ExperimentSpec) -> tuple[list[PlannedRun], dict[str, RunConf
 def dataset_dir(spec: ExperimentSpec, key: str) -> Path:
     """Where the shared dataset with this key lives."""
     return spec.output / "datasets" / key / "dataset"
+
+
+def init_identity(cfg: RunConfig) -> str:
+    """What decides a cell's initial weights: the run seed (`torch.manual_seed(seed)` right before the
+    model is built) and the model (`train.model`)."""
+    return json.dumps({"seed": cfg.seed, "model": cfg.train.model.model_dump(mode="json")}, sort_keys=True)
+
+
+def batch_identity(cfg: RunConfig, key: str) -> str:
+    """What decides a cell's batch order (the groups of every step, `data.sampler`): the run seed, the
+    dataset (its key) and the sampler's settings (batch size, accumulation, p(t), run length)."""
+    tc = cfg.train
+    fields = {
+        "seed": cfg.seed,
+        "dataset": key,
+        "batch_size": tc.batch_size,
+        "accum_steps": tc.accum_steps,
+        "hn_schedule": tc.hn_schedule.model_dump(mode="json"),
+        "steps": tc.steps,
+        "epochs": tc.epochs,
+    }
+    return json.dumps(fields, sort_keys=True)
+
+
+def paired_groups(spec: ExperimentSpec, runs: list[PlannedRun]) -> dict[str, list[list[str]]]:
+    """Variants that share initial weights ("init") and batch order ("batches") at the same seed.
+
+    Every cell of seed s trains with run seed s, so the pairing is by construction; these groups say where
+    the variants' own overrides (another model, batch size or dataset) make the pair differ anyway.
+    """
+    groups: dict[str, dict[str, list[str]]] = {"init": {}, "batches": {}}
+    first_seed = spec.seeds[0]
+    for r in runs:
+        if r.seed != first_seed:
+            continue
+        cfg = run_config(spec, r.variant, r.seed, list(r.overrides))
+        groups["init"].setdefault(init_identity(cfg), []).append(r.variant)
+        groups["batches"].setdefault(batch_identity(cfg, r.dataset_key), []).append(r.variant)
+    return {kind: list(found.values()) for kind, found in groups.items()}
+
+
+def paired_design_line(spec: ExperimentSpec, runs: list[PlannedRun]) -> str:
+    """One sentence for the results header: how the seeds pair the variants."""
+    parts = [f"paired by seed: every cell of seed s trains with run seed s (data seed {_data_seed(spec)})"]
+    for kind, label in (("init", "same initial weights"), ("batches", "same batch order")):
+        found = paired_groups(spec, runs)[kind]
+        if len(found) == 1:
+            parts.append(f"{label}: every variant")
+        else:
+            parts.append(f"{label}: " + " | ".join("{" + ", ".join(g) + "}" for g in found))
+    return "; ".join(parts)
+
+
+def _data_seed(spec: ExperimentSpec) -> str:
+    return "= run seed" if spec.data_seed is None else str(spec.data_seed)

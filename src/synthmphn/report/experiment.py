@@ -1,10 +1,15 @@
-"""An experiment grid's results: mean ± std per metric and variant as markdown, CSV, JSON and an HTML page.
+"""An experiment grid's results: mean ± std per metric and variant, and the verdict on each claim, as
+markdown, CSV, JSON and an HTML page.
 
-The one place the results table is made: `summarise` aggregates seeds and marks each metric's best variant
+The one place the results tables are made: `summarise` aggregates seeds and marks each metric's best variant
 with `tables.mark_best` in the metric's `direction()` (lower for alignment and uniformity, none for counts,
 settings and the modality gap), and every output (results.md, results.csv's `best` column, results.json,
-report.html) shows that one marking. The HTML page reuses the run report's building blocks (tables, CSS,
-embedded PNGs) so both pages look alike.
+report.html) shows that one marking. `claim_rows` calls each claim "better beats worse on metric" from the
+paired per-seed differences with `stats.compare_variants` (95 % t or bootstrap CI; "held" / "reversed" only
+when the CI excludes 0, else "not separable"), shown as the claims table in the same four outputs
+(claims.csv). Every run's numbers include the multi-task `aggregate` (`report.aggregate`), its terms printed
+under the table. The HTML page reuses the run report's building blocks (tables, CSS, embedded PNGs) so both
+pages look alike.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import csv
 import html
 import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +29,26 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from synthmphn.io import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: E402
+from synthmphn.report.aggregate import AGGREGATE, aggregate_note, aggregate_score  # noqa: E402
 from synthmphn.report.html import CSS, figure_html, table_html  # noqa: E402
 from synthmphn.report.load import load_runs  # noqa: E402
 from synthmphn.report.markdown import table_markdown  # noqa: E402
 from synthmphn.report.plots import figure_png, generator_scatter  # noqa: E402
 from synthmphn.report.tables import Row, Table, direction, generator_table, mark_best  # noqa: E402
+from synthmphn.stats import compare_variants  # noqa: E402
 
 CSV_FIELDS = ["metric", "variant", "mean", "std", "n", "best"]
+CLAIM_FIELDS = ["claim", "metric", "better", "worse", "n", "difference", "low", "high", "method", "verdict"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """ "`better` beats `worse` on `metric`" (a grid YAML's `claims:` entry)."""
+
+    name: str
+    better: str
+    worse: str
+    metric: str = AGGREGATE
 
 
 def run_numbers(metrics: dict[str, Any]) -> dict[str, float]:
@@ -42,6 +61,9 @@ def run_numbers(metrics: dict[str, Any]) -> dict[str, float]:
         if _is_number(value)
     }
     flat.update({k: float(v) for k, v in metrics.get("headline", {}).items() if _is_number(v)})
+    score = aggregate_score(flat)
+    if score is not None:
+        flat[AGGREGATE] = score
     return flat
 
 
@@ -109,6 +131,50 @@ def budget_line(images_per_step: dict[str, float] | None) -> str:
     return f"images per step: {listed} (**unequal**: comparisons are confounded with the image budget)\n\n"
 
 
+def claim_rows(
+    per_seed: dict[str, dict[int, dict[str, float]]], claims: list[Claim], method: str = "t"
+) -> list[dict[str, Any]]:
+    """One row per claim: the paired mean difference over seeds in the claim's direction (better − worse;
+    worse − better for a lower-is-better metric, so a positive difference always favours `better`), its
+    95 % CI and the verdict (`stats.compare_variants`)."""
+    rows = []
+    for claim in claims:
+        first, second = (
+            (claim.worse, claim.better) if direction(claim.metric) == "lower" else (claim.better, claim.worse)
+        )
+        result = compare_variants(per_seed, claim.metric, first, second, method=method).to_dict()
+        rows.append(
+            {
+                "claim": claim.name,
+                "metric": claim.metric,
+                "better": claim.better,
+                "worse": claim.worse,
+                "n": result["n"],
+                "difference": result["mean_diff"],
+                "low": result["low"],
+                "high": result["high"],
+                "method": method,
+                "verdict": result["verdict"],
+            }
+        )
+    return rows
+
+
+def claims_table(rows: list[dict[str, Any]]) -> Table:
+    """The claims as a table: metric, the pair, paired seeds, mean difference, 95 % CI and the verdict."""
+    out = []
+    for r in rows:
+        diff = "–" if r["difference"] is None else f"{r['difference']:+.3f}"
+        ci = "none (< 2 seeds)" if r["low"] is None else f"[{r['low']:+.3f}, {r['high']:+.3f}]"
+        out.append(
+            Row(r["claim"], [r["metric"], r["better"], r["worse"], str(r["n"]), diff, ci, r["verdict"]])
+        )
+    columns = ["metric", "better", "worse", "paired seeds", "difference", "95 % CI", "verdict"]
+    method = rows[0]["method"] if rows else "t"
+    title = f"Claims (paired difference over seeds in favour of `better`, 95 % {method} interval)"
+    return Table(title, "claim", columns, out, text=True)
+
+
 def results_csv(rows: list[dict[str, Any]]) -> str:
     """The summary rows as CSV (metric, variant, mean, std, n, best)."""
     buffer = io.StringIO()
@@ -118,28 +184,63 @@ def results_csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def write_experiment_results(
-    out: Path,
-    name: str,
-    seeds: list[int],
-    per_seed: dict[str, dict[int, dict[str, float]]],
-    metrics: list[str] | None,
-    variants: list[str],
-    run_dirs: list[Path],
-    images_per_step: dict[str, float] | None = None,
-) -> Path:
-    """Writes results.md/.csv/.json and report.html (plots + per-run tables) into `out`; returns results.md.
+def claims_csv(rows: list[dict[str, Any]]) -> str:
+    """The claim rows as CSV (`CLAIM_FIELDS`; an interval that does not exist is empty)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CLAIM_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
 
-    `per_seed` is variant -> seed -> flat numbers (`run_numbers`); `metrics` the table's rows (None: all);
-    `images_per_step` (variant -> images the loss takes per step) goes into the header (issue #12).
-    """
-    rows = summarise(per_seed, metrics)
-    header = f"# Experiment `{name}`\n\nseeds: {seeds}\n\n" + budget_line(images_per_step)
-    atomic_write_text(out / "results.md", header + results_markdown(rows, variants))
+
+@dataclass(frozen=True)
+class GridResults:
+    """What an experiment's results pages show, besides the per-seed numbers."""
+
+    name: str
+    seeds: list[int]
+    metrics: list[str] | None  # the table's rows (None: all)
+    variants: list[str]
+    run_dirs: list[Path]
+    images_per_step: dict[str, float] | None = None  # variant -> images the loss takes per step (#12)
+    claims: tuple[Claim, ...] = ()
+    interval: str = "t"  # the CI method of the claims: "t" or "bootstrap"
+    design: str = ""  # how the seeds pair the variants (one sentence)
+
+
+def write_experiment_results(
+    out: Path, grid: GridResults, per_seed: dict[str, dict[int, dict[str, float]]]
+) -> Path:
+    """Writes results.md/.csv/.json, claims.csv and report.html (plots + per-run tables) into `out`;
+    returns results.md. `per_seed` is variant -> seed -> flat numbers (`run_numbers`)."""
+    rows = summarise(per_seed, grid.metrics)
+    claims = claim_rows(per_seed, list(grid.claims), grid.interval)
+    notes = notes_lines(grid, per_seed)
+    body = [results_markdown(rows, grid.variants), *notes[-1:]]
+    if claims:
+        body.append(table_markdown(claims_table(claims)))
+    header = f"# Experiment `{grid.name}`\n\n" + "".join(f"{line}\n\n" for line in notes[:-1])
+    atomic_write_text(out / "results.md", header + "\n".join(body))
     atomic_write_text(out / "results.csv", results_csv(rows))
-    atomic_write_json(out / "results.json", {"name": name, "rows": rows, "per_seed": per_seed})
-    write_experiment_report(name, rows, variants, run_dirs, out / "report.html")
+    atomic_write_text(out / "claims.csv", claims_csv(claims))
+    atomic_write_json(
+        out / "results.json",
+        {"name": grid.name, "rows": rows, "claims": claims, "aggregate": notes[-1], "per_seed": per_seed},
+    )
+    write_experiment_report(grid, rows, claims, notes, out / "report.html")
     return out / "results.md"
+
+
+def notes_lines(grid: GridResults, per_seed: dict[str, dict[int, dict[str, float]]]) -> list[str]:
+    """The lines around the table: seeds, the paired design, the image budget and (last) the aggregate."""
+    lines = [f"seeds: {grid.seeds}"]
+    if grid.design:
+        lines.append(grid.design)
+    budget = budget_line(grid.images_per_step).strip()
+    if budget:
+        lines.append(budget)
+    runs = [values for seeds in per_seed.values() for values in seeds.values()]
+    return [*lines, aggregate_note(runs)]
 
 
 def metric_bars(rows: list[dict[str, Any]], variants: list[str], per_figure: int = 8) -> list[bytes]:
@@ -171,17 +272,24 @@ def metric_bars(rows: list[dict[str, Any]], variants: list[str], per_figure: int
 
 
 def write_experiment_report(
-    name: str, rows: list[dict[str, Any]], variants: list[str], run_dirs: list[Path], out: Path
+    grid: GridResults, rows: list[dict[str, Any]], claims: list[dict[str, Any]], notes: list[str], out: Path
 ) -> Path:
     """Writes one self-contained HTML page for an experiment (and its bar charts as results[_k].png beside
     it, for docs and slides); returns the page's path."""
+    name, variants, run_dirs = grid.name, grid.variants, grid.run_dirs
     bars = metric_bars(rows, variants)
     for k, png in enumerate(bars):
         atomic_write_bytes(out.parent / ("results.png" if k == 0 else f"results_{k + 1}.png"), png)
     parts = [
         f"<h1>Experiment {html.escape(name)}</h1>",
         f'<p class="sub">{len(variants)} variants, {len(run_dirs)} runs; best mean per row marked.</p>',
+        *[f'<p class="sub">{html.escape(line)}</p>' for line in notes[:-1]],
         table_html(summary_table(rows, variants), heading=False),
+        f'<p class="sub">{html.escape(notes[-1])}</p>',
+    ]
+    if claims:
+        parts.append(table_html(claims_table(claims)))
+    parts += [
         '<div class="figs">' + "".join(figure_html(p, "mean ± std over seeds") for p in bars),
         "</div>",
     ]

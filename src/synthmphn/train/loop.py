@@ -45,6 +45,7 @@ from synthmphn.losses.base import ContrastiveBatch, ContrastiveLoss
 from synthmphn.losses.distributed import gather_batch
 from synthmphn.models.checkpoint import unwrap_model
 from synthmphn.models.factory import attention_backend, create_clip, to_channels_last
+from synthmphn.models.gemm_conv import use_gemm_convs
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
 from synthmphn.train.checkpoints import (
@@ -136,7 +137,7 @@ def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Pat
         check_loss_fits_model(tc, type(loss_fn), parts.model)  # before a file of the run changes
         if checkpoint is None and dist.is_main:
             start_fresh(train_dir, replaced)
-        model = to_channels_last(parts.model)
+        model = use_gemm_convs(to_channels_last(parts.model))
         loss_fn = loss_fn.to(dist.device)
         optimizer = create_optimizer(model, tc.lr, tc.weight_decay)
         scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")
