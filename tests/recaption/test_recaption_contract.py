@@ -14,12 +14,21 @@ from recaption_tiny_ved import save_folder, tiny_model
 from recaption_toyworld import sample
 
 from synthmphn.config import RecaptionConfig
+from synthmphn.models.checkpoint import save_checkpoint
+from synthmphn.models.factory import create_clip
 from synthmphn.recaption import CAPTIONERS, create_captioner
 
 create_captioner(RecaptionConfig())  # registers the built-in captioners
 
 SETUPS: dict[str, Callable[[Path], RecaptionConfig]] = {
     "embedded": lambda tmp: RecaptionConfig(epochs=1, batch_size=4),
+    "blip": lambda tmp: RecaptionConfig(
+        model=str(save_checkpoint(tmp / "clip.pt", create_clip("synth-tiny-cnn-32").model)),
+        epochs=1,
+        batch_size=4,
+        beam_size=2,
+        max_new_tokens=6,
+    ),
     "transformers": lambda tmp: RecaptionConfig(
         captioner="transformers",
         model=str(save_folder(tmp / "ved", tiny_model())),

@@ -94,11 +94,11 @@ def test_errors_name_the_problem() -> None:
         captioner.caption(images)
     with pytest.raises(ValueError, match="as many captions as images"):
         captioner.fit(images, captions[:1], seed=0)
-    with pytest.raises(KeyError, match="unknown captioner .nope.; known: embedded, "):
+    with pytest.raises(KeyError, match="unknown captioner .nope.; known: blip, embedded, "):
         create_captioner(RecaptionConfig(captioner="nope"))
 
 
 def test_registry_holds_the_built_in_captioners() -> None:
     create_captioner(RecaptionConfig())  # imports the built-ins
-    assert {"embedded", "transformers"} <= set(CAPTIONERS.names())
+    assert {"blip", "embedded", "transformers"} <= set(CAPTIONERS.names())
     assert CAPTIONERS.get("embedded").needs_fit and not CAPTIONERS.get("transformers").needs_fit

@@ -184,11 +184,25 @@ def test_perfect_captioner_and_scorer_replace_exactly_the_misaligned(source: Pat
     assert summary["replaced"] == 3
     assert summary["misaligned"] == {
         "misaligned": 3,
+        "aligned": 5,
         "replaced": 3,
         "caught": 3,
+        "missed": 0,
+        "wrongly_replaced": 0,
+        "kept_aligned": 5,
         "precision": 1.0,
         "recall": 1.0,
+        "wrongly_replaced_share": 0.0,
     }
+    # the oracle scorer: a right caption scores 1.5 / (√2 · √1.25) ≈ 0.949, a wrong one 0.5 / (√2 · √1.25)
+    right, wrong = 1.5 / (2**0.5 * 1.25**0.5), 0.5 / (2**0.5 * 1.25**0.5)
+    align = summary["alignment"]
+    assert align["aligned"]["before"] == align["aligned"]["after"]
+    assert align["aligned"]["after"]["mean"] == pytest.approx(right)
+    assert align["misaligned"]["before"]["mean"] == pytest.approx(wrong)
+    assert align["misaligned"]["after"]["mean"] == pytest.approx(right)
+    assert align["misaligned"]["after"]["sd"] == pytest.approx(0.0, abs=1e-6)
+    assert align["all"]["before"]["n"] == 8
     assert summary["captioner_fit"] is None
     assert summary["captioner_heldout"]["subject_accuracy"] == 1.0
     for group, _ in read_shard(out / "train-000001.tar"):

@@ -282,7 +282,11 @@ class RecaptionConfig(StrictModel):
     """`recaption`: a captioner fit on a clean subset rewrites train captions a CLIP scorer prefers."""
 
     captioner: str = "embedded"
-    model: str | None = None  # transformers captioner path
+    # transformers: a local model folder; blip: the CLIP checkpoint whose image tower it uses (default: the scorer)
+    model: str | None = None
+    finetune_encoder: bool = False  # blip: train the CLIP image tower on S_h too (default: frozen)
+    caption_form: Literal["text", "structured"] = "text"  # blip: free text, or subject + attribute heads
+    beam_size: int = Field(1, ge=1)  # blip decoding beams (1 = greedy)
     clean_groups: int = Field(200, ge=1)
     alpha: float = Field(1.0, gt=0)  # replace when score(new) >= alpha * score(old)
     epochs: int = Field(30, ge=1)

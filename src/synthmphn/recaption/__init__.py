@@ -4,6 +4,8 @@
     base.py          Captioner protocol (fit / caption / save / load) and the CAPTIONERS registry
     embedded.py      `embedded`: small conv encoder + word-level GRU decoder, trained from scratch on S_h
     hf.py            `transformers`: any local image-to-text model (AutoModelForImageTextToText), greedy generate
+    blip.py          `blip`: the image tower of the raw-data CLIP (frozen / fine-tuned) + a GRU decoder or
+                     subject/attribute heads rendered by the caption grammar, fit on S_h
     filter.py        CapFilt rule: replace when cos(f(x), g(new)) >= alpha * cos(f(x), g(old))
     metrics.py       captioner exact match / subject accuracy; filter precision / recall on misaligned captions
     pipeline.py      `run_recaption(src, dst, cfg)`: the job (checks, OUT's layout), shards in, shards out
@@ -22,7 +24,7 @@ Choices worth knowing:
 """
 
 from synthmphn.config import RecaptionConfig
-from synthmphn.recaption import embedded, hf  # noqa: F401  (register "embedded" and "transformers")
+from synthmphn.recaption import blip, embedded, hf  # noqa: F401  (register "blip", "embedded", "transformers")
 from synthmphn.recaption.base import CAPTIONERS, Captioner
 
 

@@ -2,12 +2,13 @@
 
 A captioner turns images into captions. Pretrained ones (``transformers``) are ready on construction; trained
 ones (``embedded``) first `fit` on a small clean subset of (image, caption) pairs, the paper's image-grounded
-text decoder trained on S_h. Both decode greedily, so the same weights and images always give the same text.
+text decoder trained on S_h. Decoding is greedy or beam search, never sampled, so the same weights and images
+always give the same text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar, Protocol
@@ -15,19 +16,27 @@ from typing import ClassVar, Protocol
 import torch
 from PIL import Image
 
+from synthmphn.data.records import CaptionSpec
 from synthmphn.registry import Registry
 
 
 class Captioner(Protocol):
     """Writes one caption per image; `needs_fit` says whether `fit` must run before `caption`.
 
-    `save`/`load` persist what `fit` learned (a no-op for pretrained captioners), so a resumed recaption
+    `fit` also gets each pair's `CaptionSpec` where the data has one (what the caption states, for captioners
+    that predict it; None where unknown). `save`/`load` persist what `fit` learned (a no-op for pretrained captioners), so a resumed recaption
     run reuses the fitted weights instead of refitting.
     """
 
     needs_fit: ClassVar[bool]
 
-    def fit(self, images: list[Image.Image], captions: list[str], seed: int) -> None: ...
+    def fit(
+        self,
+        images: list[Image.Image],
+        captions: list[str],
+        seed: int,
+        specs: Sequence[CaptionSpec | None] | None = None,
+    ) -> None: ...
 
     def caption(self, images: list[Image.Image]) -> list[str]: ...
 

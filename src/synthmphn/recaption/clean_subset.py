@@ -10,7 +10,7 @@ from PIL import Image
 
 from synthmphn.config import RunConfig
 from synthmphn.data.manifest import Manifest
-from synthmphn.data.records import Group
+from synthmphn.data.records import CaptionSpec, Group
 from synthmphn.data.shards import read_shard
 from synthmphn.io import atomic_write_json
 from synthmphn.recaption import create_captioner
@@ -31,10 +31,11 @@ def select_clean_groups(groups: Sequence[Group], n: int) -> tuple[set[str], str]
 
 def clean_pairs(
     source: Manifest, train: dict[str, list[Group]], clean_ids: set[str]
-) -> tuple[list, list[str]]:
-    """(images, captions) of S_h: one pair per base image, in shard order (reads only shards holding S_h)."""
+) -> tuple[list, list[str], list[CaptionSpec | None]]:
+    """(images, captions, specs) of S_h: one triple per base image, in shard order (reads only shards holding S_h)."""
     images: list[Image.Image] = []
     captions: list[str] = []
+    specs: list[CaptionSpec | None] = []
     for entry in source.entries("train"):
         if not any(g.id in clean_ids for g in train[entry.path]):
             continue
@@ -43,7 +44,8 @@ def clean_pairs(
                 for record in group.images:
                     images.append(decode_image(data[record.key]))
                     captions.append(group.caption)
-    return images, captions
+                    specs.append(group.spec)
+    return images, captions, specs
 
 
 def prepare_captioner(
@@ -58,8 +60,8 @@ def prepare_captioner(
         captioner.load(state)
         return captioner
     started = time.time()
-    images, captions = clean_pairs(source, train, clean_ids)
-    captioner.fit(images, captions, seed=derive_seed(cfg.seed, "recaption", "captioner"))
+    images, captions, specs = clean_pairs(source, train, clean_ids)
+    captioner.fit(images, captions, seed=derive_seed(cfg.seed, "recaption", "captioner"), specs=specs)
     captioner.save(state)
     losses = getattr(captioner, "losses", [])
     fit = {"pairs": len(images), "groups": len(clean_ids), "seconds": round(time.time() - started, 3)}

@@ -24,6 +24,7 @@ before closing punctuation, so "a red circle, on grass." round-trips.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -33,6 +34,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from synthmphn.config import RecaptionConfig
+from synthmphn.data.records import CaptionSpec
 from synthmphn.io import atomic_open, atomic_write_json, read_json
 from synthmphn.recaption.base import CAPTIONERS, torch_threads
 
@@ -101,13 +103,48 @@ def conv_block(channels_in: int, channels_out: int) -> list[nn.Module]:
     return [nn.Conv2d(channels_in, channels_out, 3, padding=1), nn.BatchNorm2d(channels_out), nn.ReLU()]
 
 
-class CaptionNet(nn.Module):
-    """Conv image encoder + GRU decoder conditioned on the image feature at every step (see module doc)."""
+class GruDecoder(nn.Module):
+    """Word-level GRU decoder conditioned on an image feature v [B,F] at every step (see module doc).
+
+    Subclasses say how v is made from their input (`image_feature`); decoding (`start`, `step`) is shared by
+    the embedded and blip captioners.
+    """
+
+    def __init__(self, vocab_size: int, feature: int = 128, embed: int = 64) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed, padding_idx=PAD)
+        self.init_hidden = nn.Linear(feature, feature)
+        self.gru = nn.GRU(embed + feature, feature, batch_first=True)
+        self.head = nn.Linear(2 * feature, vocab_size)
+
+    def image_feature(self, inputs: Tensor) -> Tensor:
+        """The image feature v [B,F] of a batch of inputs."""
+        raise NotImplementedError
+
+    def start(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        """Image features v [B,F] and the decoder's first hidden state [1,B,F]."""
+        feature = self.image_feature(inputs)
+        return feature, torch.tanh(self.init_hidden(feature)).unsqueeze(0)
+
+    def step(self, words: Tensor, feature: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor]:
+        """Logits [B,T,V] for the next words after `words` [B,T], and the new hidden state."""
+        image = feature.unsqueeze(1).expand(-1, words.shape[1], -1)
+        out, hidden = self.gru(torch.cat([self.embed(words), image], dim=-1), hidden)
+        return self.head(torch.cat([out, image], dim=-1)), hidden
+
+    def forward(self, inputs: Tensor, words: Tensor) -> Tensor:
+        """Teacher-forced logits [B,T,V] after each of `words` [B,T] (targets are the words shifted by one)."""
+        feature, hidden = self.start(inputs)
+        return self.step(words, feature, hidden)[0]
+
+
+class CaptionNet(GruDecoder):
+    """Conv image encoder trained from scratch + the GRU decoder (see module doc)."""
 
     def __init__(
         self, vocab_size: int, image_size: int, width: int = 32, feature: int = 128, embed: int = 64
     ) -> None:
-        super().__init__()
+        super().__init__(vocab_size, feature, embed)
         if image_size % 4:
             raise ValueError(f"embedded captioner image_size must be a multiple of 4, got {image_size}")
         self.trunk = nn.Sequential(
@@ -120,27 +157,11 @@ class CaptionNet(nn.Module):
             nn.Conv2d(4 * width, 8, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten()
         )
         self.project = nn.Sequential(nn.Linear(4 * width + 8 * 16, feature), nn.ReLU(), nn.Dropout(0.2))
-        self.embed = nn.Embedding(vocab_size, embed, padding_idx=PAD)
-        self.init_hidden = nn.Linear(feature, feature)
-        self.gru = nn.GRU(embed + feature, feature, batch_first=True)
-        self.head = nn.Linear(2 * feature, vocab_size)
 
-    def start(self, pixels: Tensor) -> tuple[Tensor, Tensor]:
-        """Image features v [B,F] and the decoder's first hidden state [1,B,F]."""
-        grid = self.trunk(pixels)
-        feature = self.project(torch.cat([self.what(grid), self.where(grid)], dim=1))
-        return feature, torch.tanh(self.init_hidden(feature)).unsqueeze(0)
-
-    def step(self, words: Tensor, feature: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor]:
-        """Logits [B,T,V] for the next words after `words` [B,T], and the new hidden state."""
-        image = feature.unsqueeze(1).expand(-1, words.shape[1], -1)
-        out, hidden = self.gru(torch.cat([self.embed(words), image], dim=-1), hidden)
-        return self.head(torch.cat([out, image], dim=-1)), hidden
-
-    def forward(self, pixels: Tensor, words: Tensor) -> Tensor:
-        """Teacher-forced logits [B,T,V] after each of `words` [B,T] (targets are the words shifted by one)."""
-        feature, hidden = self.start(pixels)
-        return self.step(words, feature, hidden)[0]
+    def image_feature(self, inputs: Tensor) -> Tensor:
+        """v = project([what; where]) of the conv grid of pixels [B,3,S,S]."""
+        grid = self.trunk(inputs)
+        return self.project(torch.cat([self.what(grid), self.where(grid)], dim=1))
 
 
 def to_pixels(images: list[Image.Image], size: int) -> Tensor:
@@ -168,8 +189,14 @@ class EmbeddedCaptioner:
         self.net: CaptionNet | None = None
         self.losses: list[float] = []  # mean training loss per epoch, for reports
 
-    def fit(self, images: list[Image.Image], captions: list[str], seed: int) -> None:
-        """Trains on (image, caption) pairs: teacher forcing + CE, AdamW, `config.epochs` epochs, seeded."""
+    def fit(
+        self,
+        images: list[Image.Image],
+        captions: list[str],
+        seed: int,
+        specs: Sequence[CaptionSpec | None] | None = None,
+    ) -> None:
+        """Trains on (image, caption) pairs: teacher forcing + CE, AdamW, `config.epochs` epochs, seeded (specs unused)."""
         if len(images) != len(captions) or not images:
             raise ValueError(
                 f"fit needs as many captions as images (>0); got {len(images)} and {len(captions)}"
@@ -222,27 +249,61 @@ class EmbeddedCaptioner:
 
 
 def train_caption_net(
-    net: CaptionNet, pixels: Tensor, words: Tensor, cfg: RecaptionConfig, seed: int
+    net: nn.Module,
+    inputs: Tensor,
+    words: Tensor,
+    cfg: RecaptionConfig,
+    seed: int,
+    lr_scale: dict[nn.Module, float] | None = None,
 ) -> list[float]:
-    """Teacher-forced training; returns the mean loss of each epoch.
+    """Teacher-forced training of a decoder (`GruDecoder`-like: `net(inputs, words)` gives next-word logits);
+    returns the mean loss of each epoch.
 
-    loss = Σ_t CE(logits(w_<t, image), w_t) / #non-pad targets; AdamW(lr, weight decay 1e-4), shuffled
-    mini-batches drawn from a generator seeded with `seed`.
+    loss = Σ_t CE(logits(w_<t, image), w_t) / #non-pad targets, with word dropout on the inputs;
+    `lr_scale` as in `train_epochs`.
     """
-    optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    shuffle = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD)
+
+    def batch_loss(chosen: Tensor, generator: torch.Generator) -> Tensor:
+        x, w = inputs[chosen].to(cfg.device), words[chosen].to(cfg.device)
+        logits = net(x, drop_words(w[:, :-1], WORD_DROPOUT, generator))
+        return loss_fn(logits.reshape(-1, logits.shape[-1]), w[:, 1:].reshape(-1))
+
+    return train_epochs(net, len(inputs), batch_loss, cfg, seed, lr_scale)
+
+
+def train_epochs(
+    net: nn.Module,
+    n_items: int,
+    batch_loss: Callable[[Tensor, torch.Generator], Tensor],
+    cfg: RecaptionConfig,
+    seed: int,
+    lr_scale: dict[nn.Module, float] | None = None,
+) -> list[float]:
+    """The fitting loop every trained captioner shares; returns the mean loss of each epoch.
+
+    `recaption.epochs` passes over shuffled mini-batches of `recaption.batch_size` item indices (generator
+    seeded with `seed`, also handed to `batch_loss` for its own draws); AdamW(lr, weight decay 1e-4) over
+    the parameters that require grad, the parameters of each submodule in `lr_scale` at lr × its factor.
+    """
+    scaled = {id(p): f for module, f in (lr_scale or {}).items() for p in module.parameters()}
+    factors = sorted({scaled.get(id(p), 1.0) for p in net.parameters()})
+    groups = [
+        {
+            "params": [p for p in net.parameters() if p.requires_grad and scaled.get(id(p), 1.0) == f],
+            "lr": cfg.lr * f,
+        }
+        for f in factors
+    ]
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr, weight_decay=1e-4)
+    shuffle = torch.Generator().manual_seed(seed)
     epoch_losses: list[float] = []
     net.train()
     for _ in range(cfg.epochs):
-        order = torch.randperm(len(pixels), generator=shuffle)
+        order = torch.randperm(n_items, generator=shuffle)
         total, batches = 0.0, 0
-        for start in range(0, len(order), cfg.batch_size):
-            chosen = order[start : start + cfg.batch_size]
-            x, w = pixels[chosen].to(cfg.device), words[chosen].to(cfg.device)
-            inputs = drop_words(w[:, :-1], WORD_DROPOUT, shuffle)
-            logits = net(x, inputs)
-            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), w[:, 1:].reshape(-1))
+        for start in range(0, n_items, cfg.batch_size):
+            loss = batch_loss(order[start : start + cfg.batch_size], shuffle)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -262,7 +323,7 @@ def drop_words(words: Tensor, p: float, generator: torch.Generator) -> Tensor:
     return words.masked_fill(hide.to(words.device), UNK)
 
 
-def greedy_decode(net: CaptionNet, pixels: Tensor, max_new_tokens: int) -> Tensor:
+def greedy_decode(net: GruDecoder, pixels: Tensor, max_new_tokens: int) -> Tensor:
     """Greedy argmax decoding from <bos>; returns ids [B, ≤max_new_tokens] (rows end at <eos> or the limit)."""
     feature, hidden = net.start(pixels)
     word = torch.full((len(pixels), 1), BOS, dtype=torch.long, device=pixels.device)
@@ -277,3 +338,36 @@ def greedy_decode(net: CaptionNet, pixels: Tensor, max_new_tokens: int) -> Tenso
         if bool(done.all()):
             break
     return torch.cat(steps, dim=1)
+
+
+def beam_decode(net: GruDecoder, inputs: Tensor, max_new_tokens: int, beams: int) -> Tensor:
+    """Beam search from <bos>: per image the `beams` prefixes with the highest sum of log-probabilities
+    survive each step (a finished beam, ended by <eos>, keeps its score and only extends by <eos>); returns
+    the best beam's ids [B, ≤max_new_tokens]. `beams` = 1 is `greedy_decode`.
+    """
+    if beams == 1:
+        return greedy_decode(net, inputs, max_new_tokens)
+    feature, hidden = net.start(inputs)
+    n, device = len(feature), feature.device
+    feature, hidden = feature.repeat_interleave(beams, 0), hidden.repeat_interleave(beams, 1)
+    scores = torch.full((n, beams), float("-inf"), device=device)
+    scores[:, 0] = 0.0  # all beams start equal: keep one so the first step does not pick duplicates
+    word = torch.full((n * beams, 1), BOS, dtype=torch.long, device=device)
+    done = torch.zeros(n * beams, dtype=torch.bool, device=device)
+    history = torch.zeros((n * beams, 0), dtype=torch.long, device=device)
+    for _ in range(max_new_tokens):
+        logits, hidden = net.step(word, feature, hidden)
+        logp = torch.log_softmax(logits[:, -1].float(), dim=-1)
+        only_eos = torch.full_like(logp, float("-inf"))
+        only_eos[:, EOS] = 0.0
+        logp = torch.where(done.unsqueeze(1), only_eos, logp)
+        vocab = logp.shape[1]
+        scores, index = (scores.reshape(-1, 1) + logp).reshape(n, beams * vocab).topk(beams, dim=1)
+        rows = (torch.arange(n, device=device).unsqueeze(1) * beams + index // vocab).reshape(-1)
+        word = (index % vocab).reshape(-1, 1)
+        history = torch.cat([history[rows], word], dim=1)
+        hidden, done = hidden[:, rows], done[rows] | (word.squeeze(1) == EOS)
+        if bool(done.all()):
+            break
+    best = scores.argmax(dim=1)
+    return history.reshape(n, beams, -1)[torch.arange(n, device=device), best]

@@ -13,6 +13,7 @@ same weights and images give the same text. Unconditional captioning only: model
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,6 +21,7 @@ import torch
 from PIL import Image
 
 from synthmphn.config import RecaptionConfig
+from synthmphn.data.records import CaptionSpec
 from synthmphn.recaption.base import CAPTIONERS, torch_threads
 
 
@@ -62,7 +64,13 @@ class TransformersCaptioner:
         self.model = AutoModelForImageTextToText.from_pretrained(self.path, local_files_only=True)
         self.model.to(config.device).eval()
 
-    def fit(self, images: list[Image.Image], captions: list[str], seed: int) -> None:
+    def fit(
+        self,
+        images: list[Image.Image],
+        captions: list[str],
+        seed: int,
+        specs: Sequence[CaptionSpec | None] | None = None,
+    ) -> None:
         """Nothing to learn: a pretrained captioner is used as it is."""
 
     def save(self, directory: Path) -> None:

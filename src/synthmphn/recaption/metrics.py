@@ -1,5 +1,5 @@
-"""How good a captioner and a filter are: caption exact-match / subject accuracy, and the filter's
-precision / recall at catching misaligned captions.
+"""How good a captioner and a filter are: caption exact-match / subject / attribute accuracy, the filter's
+confusion matrix against the misaligned captions, and mean ± sd of image-text scores.
 """
 
 from __future__ import annotations
@@ -18,9 +18,13 @@ def mentions(caption: str, phrase: str) -> bool:
 
 
 def caption_metrics(
-    generated: Sequence[str], references: Sequence[str], subjects: Sequence[str]
+    generated: Sequence[str],
+    references: Sequence[str],
+    subjects: Sequence[str],
+    attributes: Sequence[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Exact match (after lowercasing and canonical spacing) and subject accuracy (the true subject is named).
+    """Exact match (after lowercasing and canonical spacing), subject accuracy (the true subject is named) and
+    attribute accuracy (share of the reference's stated attribute values the caption names, over all images).
 
     Exact match is bounded by the caption grammar: it picks the opener, word order and which attributes to
     state at random, and none of that is visible in the image, so subject accuracy is the number to read.
@@ -32,26 +36,51 @@ def caption_metrics(
         normalize_caption(g) == normalize_caption(r) for g, r in zip(generated, references, strict=True)
     )
     subject = sum(mentions(g, s) for g, s in zip(generated, subjects, strict=True))
+    named = [
+        mentions(g, value)
+        for g, stated in zip(generated, attributes or [{}] * n, strict=True)
+        for value in stated.values()
+    ]
     return {
         "images": n,
         "exact_match": exact / n if n else None,
         "subject_accuracy": subject / n if n else None,
+        "attribute_accuracy": sum(named) / len(named) if named else None,
+        "attributes_stated": len(named),
     }
 
 
 def filter_quality(replaced: Sequence[bool], misaligned: Sequence[bool]) -> dict[str, Any]:
-    """Precision (replaced captions that were misaligned) and recall (misaligned captions that were replaced).
+    """The filter's confusion matrix against the known misaligned captions, and its rates.
 
-    None where the denominator is 0 (nothing replaced / nothing misaligned).
+    caught = misaligned and replaced, missed = misaligned and kept, wrongly_replaced = aligned and replaced,
+    kept_aligned = aligned and kept; precision = caught / replaced, recall = caught / misaligned (the share
+    caught), wrongly_replaced_share = wrongly_replaced / aligned. None where a denominator is 0.
     """
     if len(replaced) != len(misaligned):
         raise ValueError(f"need one misaligned flag per decision: {len(replaced)} and {len(misaligned)}")
-    hits = sum(r and m for r, m in zip(replaced, misaligned, strict=True))
+    pairs = list(zip(replaced, misaligned, strict=True))
+    caught = sum(r and m for r, m in pairs)
+    wrongly = sum(r and not m for r, m in pairs)
     n_replaced, n_misaligned = sum(replaced), sum(misaligned)
+    n_aligned = len(pairs) - n_misaligned
     return {
         "misaligned": n_misaligned,
+        "aligned": n_aligned,
         "replaced": n_replaced,
-        "caught": hits,
-        "precision": hits / n_replaced if n_replaced else None,
-        "recall": hits / n_misaligned if n_misaligned else None,
+        "caught": caught,
+        "missed": n_misaligned - caught,
+        "wrongly_replaced": wrongly,
+        "kept_aligned": n_aligned - wrongly,
+        "precision": caught / n_replaced if n_replaced else None,
+        "recall": caught / n_misaligned if n_misaligned else None,
+        "wrongly_replaced_share": wrongly / n_aligned if n_aligned else None,
     }
+
+
+def mean_sd(values: Sequence[float]) -> dict[str, Any]:
+    """{"n", "mean", "sd"} of scores (sample sd, n - 1; None below two values)."""
+    n = len(values)
+    mean = sum(values) / n if n else None
+    sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 and mean is not None else None
+    return {"n": n, "mean": mean, "sd": sd}

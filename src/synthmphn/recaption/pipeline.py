@@ -59,6 +59,10 @@ def run_recaption(src: Path, dst: Path, cfg: RunConfig, scorer: Scorer | None = 
     scorer_id = "injected" if scorer is not None else None
     if scorer is None:
         scorer, scorer_id = load_scorer(cfg)
+        # the resolved scorer path (a location, not in the job record): `blip` builds on the same model
+        cfg = cfg.model_copy(
+            update={"recaption": cfg.recaption.model_copy(update={"scorer_checkpoint": scorer_path(cfg)})}
+        )
     check_job(dst, job_record(cfg, source, scorer_id))
     write_run_info(dst, config_to_dict(cfg), cfg.seed, "recaption")
     copy_metadata(src, dst)

@@ -1,6 +1,7 @@
 """`recaption_summary.json` (step 6 of `recaption.pipeline`): replacements, scores, captioner quality.
 
-With the `misaligned` ground truth on the groups it also reports the filter's precision / recall.
+`alignment`: scorer cosine of the candidates' pairs before / after (mean ± sd). With the `misaligned` ground
+truth on the groups it also reports the filter's confusion matrix (caught / missed / wrongly replaced).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from synthmphn.data.manifest import Manifest
 from synthmphn.data.shards import read_shard
 from synthmphn.io import atomic_write_json, read_json
 from synthmphn.recaption.base import Captioner
-from synthmphn.recaption.metrics import caption_metrics, filter_quality
+from synthmphn.recaption.metrics import caption_metrics, filter_quality, mean_sd
 from synthmphn.recaption.shards import decode_image
 
 
@@ -49,11 +50,31 @@ def build_summary(
         "captioner_heldout": evaluate_captioner(captioner, source, cfg, state / "captioner_eval.json"),
     }
     truth = [row for row in rows if row["decision"] is not None]
+    summary["alignment"] = alignment(truth)
     if truth and any(row["misaligned"] for row in truth):
         summary["misaligned"] = filter_quality(
             [row["decision"]["replaced"] for row in truth], [bool(row["misaligned"]) for row in truth]
         )
     return summary
+
+
+def alignment(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Scorer cosine of the candidates' (images, caption) pairs before (old caption) and after (kept caption),
+    mean ± sd over all candidates and over the aligned ones (the misaligned ones where the truth is known).
+
+    The paper's BLIP figure compares the same numbers for web pairs vs CapFilt pairs.
+    """
+    subsets = {"all": rows, "aligned": [r for r in rows if not r["misaligned"]]}
+    if any(r["misaligned"] for r in rows):
+        subsets["misaligned"] = [r for r in rows if r["misaligned"]]
+    out = {}
+    for name, subset in subsets.items():
+        decisions = [r["decision"] for r in subset]
+        out[name] = {
+            "before": mean_sd([d["old_score"] for d in decisions]),
+            "after": mean_sd([d["new_score"] if d["replaced"] else d["old_score"] for d in decisions]),
+        }
+    return out
 
 
 def _shard_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -75,7 +96,7 @@ def _read_optional(path: Path) -> Any:
 def evaluate_captioner(
     captioner: Captioner, source: Manifest, cfg: RunConfig, cache: Path
 ) -> dict[str, Any] | None:
-    """Exact match and subject accuracy of the captioner on the base images of the first heldout groups.
+    """Exact match, subject and attribute accuracy of the captioner on the base images of the first heldout groups.
 
     The heldout split has unseen captions drawn by the training styles, so it measures how the captioner
     generalises. The result is cached in `cache` (a resumed run does not caption again).
@@ -87,7 +108,7 @@ def evaluate_captioner(
     if cache.exists() and read_json(cache).get("groups_asked") == n:
         return read_json(cache)
     groups = 0
-    images, references, subjects = [], [], []
+    images, references, subjects, attributes = [], [], [], []
     for entry in entries:
         for group, data in read_shard(source.shard_path(entry)):
             if groups >= n or group.spec is None:
@@ -97,10 +118,11 @@ def evaluate_captioner(
                 images.append(decode_image(data[record.key]))
                 references.append(group.caption)
                 subjects.append(group.spec.subject)
+                attributes.append(group.spec.attributes)
     if not images:
         return None
     result = {
-        **caption_metrics(captioner.caption(images), references, subjects),
+        **caption_metrics(captioner.caption(images), references, subjects, attributes),
         "groups": groups,
         "groups_asked": n,
     }

@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from synthmphn.io import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: E402
 from synthmphn.report.aggregate import AGGREGATE, aggregate_note, aggregate_score  # noqa: E402
 from synthmphn.report.html import CSS, figure_html, table_html  # noqa: E402
-from synthmphn.report.load import load_runs  # noqa: E402
+from synthmphn.report.load import load_runs, lookup, read_recaption_summary  # noqa: E402
 from synthmphn.report.markdown import table_markdown  # noqa: E402
 from synthmphn.report.plots import figure_png, generator_scatter  # noqa: E402
 from synthmphn.report.tables import Row, Table, direction, generator_table, mark_best  # noqa: E402
@@ -39,6 +39,24 @@ from synthmphn.stats import compare_variants  # noqa: E402
 
 CSV_FIELDS = ["metric", "variant", "mean", "std", "n", "best"]
 CLAIM_FIELDS = ["claim", "metric", "better", "worse", "n", "difference", "low", "high", "method", "verdict"]
+# The rows of the recaptioning table: label -> dotted key of recaption_summary.json.
+RECAPTION_ROWS = {
+    "captioner": "captioner",
+    "alpha": "alpha",
+    "clean groups (S_h)": "clean_groups",
+    "captioner subject accuracy (held-out)": "captioner_heldout.subject_accuracy",
+    "captioner attribute accuracy (held-out)": "captioner_heldout.attribute_accuracy",
+    "captioner exact match (held-out)": "captioner_heldout.exact_match",
+    "misaligned: caught": "misaligned.caught",
+    "misaligned: missed": "misaligned.missed",
+    "aligned: wrongly replaced": "misaligned.wrongly_replaced",
+    "share of misaligned caught": "misaligned.recall",
+    "share of aligned replaced": "misaligned.wrongly_replaced_share",
+    "alignment before (mean)": "alignment.all.before.mean",
+    "alignment before (sd)": "alignment.all.before.sd",
+    "alignment after (mean)": "alignment.all.after.mean",
+    "alignment after (sd)": "alignment.all.after.sd",
+}
 
 
 @dataclass(frozen=True)
@@ -219,6 +237,9 @@ def write_experiment_results(
     body = [results_markdown(rows, grid.variants), *notes[-1:]]
     if claims:
         body.append(table_markdown(claims_table(claims)))
+    recaption = recaption_table(grid.run_dirs)
+    if recaption:
+        body.append(table_markdown(recaption))
     header = f"# Experiment `{grid.name}`\n\n" + "".join(f"{line}\n\n" for line in notes[:-1])
     atomic_write_text(out / "results.md", header + "\n".join(body))
     atomic_write_text(out / "results.csv", results_csv(rows))
@@ -293,6 +314,9 @@ def write_experiment_report(
         '<div class="figs">' + "".join(figure_html(p, "mean ± std over seeds") for p in bars),
         "</div>",
     ]
+    recaption = recaption_table(run_dirs)
+    if recaption:
+        parts.append(table_html(recaption))
     first_seed = _first_run_per_variant(run_dirs)
     runs = load_runs(first_seed)
     gen_tables = [t for t in (generator_table(r) for r in runs) if t is not None]
@@ -308,6 +332,22 @@ def write_experiment_report(
     )
     atomic_write_text(out, page)
     return out
+
+
+def recaption_table(run_dirs: list[Path]) -> Table | None:
+    """Each recaptioned variant's dataset (first seed), from its recaption_summary.json: the captioner's own
+    quality on held-out groups, the filter's confusion matrix against the known misaligned captions, and the
+    scorer cosine of the candidate pairs before / after. None when no variant trained on recaptioned data."""
+    columns, summaries = [], []
+    for run_dir in _first_run_per_variant(run_dirs):
+        summary = read_recaption_summary(run_dir)
+        if summary is not None:
+            columns.append(run_dir.parent.name)
+            summaries.append(summary)
+    if not summaries:
+        return None
+    rows = [Row(label, [lookup(s, key) for s in summaries]) for label, key in RECAPTION_ROWS.items()]
+    return Table("Recaptioning (first seed's dataset of each variant)", "", columns, rows)
 
 
 def _first_run_per_variant(run_dirs: list[Path]) -> list[Path]:

@@ -54,7 +54,8 @@ class RunMetrics:
         return path if path.is_file() else None
 
 
-def _lookup(tree: Any, dotted: str) -> Any:
+def lookup(tree: Any, dotted: str) -> Any:
+    """tree["a"]["b"] for dotted "a.b"; None where a part is missing."""
     for part in dotted.split("."):
         if not isinstance(tree, dict) or part not in tree:
             return None
@@ -62,14 +63,25 @@ def _lookup(tree: Any, dotted: str) -> Any:
     return tree
 
 
-def read_setup(run_dir: Path) -> dict[str, Any]:
-    """The `SETUP_KEYS` values of RUN/config.yaml (empty when it is missing or unreadable)."""
-    path = run_dir / "config.yaml"
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """RUN/config.yaml as a tree (empty when it is missing or unreadable)."""
     try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return {}
-    return {key: value for key in SETUP_KEYS if (value := _lookup(tree, key)) is not None}
+
+
+def read_setup(run_dir: Path) -> dict[str, Any]:
+    """The `SETUP_KEYS` values of RUN/config.yaml (empty when it is missing or unreadable)."""
+    tree = read_run_config(run_dir)
+    return {key: value for key in SETUP_KEYS if (value := lookup(tree, key)) is not None}
+
+
+def read_recaption_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The `recaption_summary.json` of the dataset a run trained on (`train.data`), None when it has none."""
+    data = lookup(read_run_config(run_dir), "train.data")
+    path = Path(data) / "recaption_summary.json" if data else None
+    return read_json(path) if path is not None and path.is_file() else None
 
 
 def run_labels(run_dirs: list[Path]) -> list[str]:
