@@ -8,6 +8,8 @@ from synthmphn.config import (
     ConfigError,
     RunConfig,
     identity_differences,
+    identity_of,
+    late_default_fields,
     load_config,
     output_neutral_fields,
     parse_override,
@@ -115,6 +117,19 @@ def test_resumable_fields_leave_train_resume_but_not_the_run():
         {"output": {"dir": "elsewhere"}, "train": {"data": "d", "device": "cuda"}}
     )
     assert stage_identity(moved, "run") == stage_identity(short, "run")  # location / execution only
+
+
+def test_a_late_key_at_its_default_leaves_identities_as_they_were():
+    default, edit = RunConfig(), RunConfig.model_validate({"captions": {"negative_source": "edit"}})
+    assert late_default_fields() == {"captions.negative_source": "value"}
+    recorded = default.model_dump(mode="json")
+    del recorded["captions"]["negative_source"]  # a build_config.json written before the key existed
+    for stage in ("build", "run"):
+        assert "captions.negative_source" not in stage_identity(default, stage)
+        assert identity_of(recorded, stage) == stage_identity(default, stage)
+        assert identity_differences(identity_of(recorded, stage), stage_identity(edit, stage)) == [
+            "captions.negative_source: was (unset), now 'edit'"
+        ]
 
 
 def test_identity_differences_compare_nested_and_dotted_records():

@@ -7,7 +7,9 @@ import random
 from collections import Counter
 
 import pytest
+from pydantic import ValidationError
 
+from synthmphn.captions import create_caption_backend
 from synthmphn.captions.concepts import builtin_bank
 from synthmphn.captions.grammar import GrammarBackend
 from synthmphn.captions.llm import (
@@ -26,7 +28,7 @@ from synthmphn.captions.sampling import make_edit, plan_group
 from synthmphn.config import CaptionsConfig
 from synthmphn.data.records import CaptionSpec
 
-from .helpers import LLM_BACKENDS, assert_valid_draft, install_complete, oracle_reply
+from .helpers import LLM_BACKENDS, assert_valid_draft, install_complete, make_config, oracle_reply
 
 over_llm_backends = pytest.mark.parametrize("name", LLM_BACKENDS)
 
@@ -219,6 +221,30 @@ def test_negatives_are_made_by_editing_the_caption_without_asking_the_llm(name, 
     # only negatives whose old value the caption states more than once went to the LLM
     made = sum(len(d.negatives) for d in result.drafts)
     assert made == 12 and len(asked) < made // 2
+
+
+@over_llm_backends
+def test_the_negative_mode_is_the_config_key_negative_source(name, tmp_path):
+    kinds = ["colour", "size", "texture"]
+    modes = {}
+    for mode in ("value", "edit", "llm"):
+        config = make_config(
+            name, tmp_path, negatives_per_caption=2, negative_kinds=kinds, negative_source=mode
+        )
+        backend = create_caption_backend(config)
+        assert backend.negative_source == mode
+        requests = install_complete(backend, lambda r, b=backend: oracle_reply(b, r))
+        result = backend.generate(4, seed=3)
+        assert len(result.drafts) == 4
+        for draft in result.drafts:
+            assert_valid_draft(draft, backend.bank)
+        modes[mode] = Counter(r.task for r in requests)
+    assert modes["value"]["value"] == 8  # the LLM picks every negative's new value
+    assert modes["edit"]["value"] == 0 and modes["edit"]["negative"] < 4  # the plan's values, code edits
+    assert modes["llm"]["value"] == 0 and modes["llm"]["negative"] == 8  # a free rewrite per negative
+    assert make_config(name, tmp_path).negative_source == "value"
+    with pytest.raises(ValidationError, match="negative_source"):
+        make_config(name, tmp_path, negative_source="rewrite")
 
 
 @over_llm_backends

@@ -141,17 +141,33 @@ def test_gguf_without_accelerate_names_the_install_line(tmp_path, monkeypatch):
     from synthmphn.captions.transformers_lm import require_gguf_support
 
     real = importlib.util.find_spec
-    present = real("json")  # any spec: the gguf package counts as installed whatever this machine has
+    present = real("json")  # any spec: gguf and psutil count as installed whatever this machine has
     monkeypatch.setattr(
         importlib.util,
         "find_spec",
-        lambda name: None if name == "accelerate" else present if name == "gguf" else real(name),
+        lambda name: None if name == "accelerate" else present if name in ("gguf", "psutil") else real(name),
     )
     gguf = tmp_path / "m.gguf"
     with pytest.raises(RuntimeError, match=r"m\.gguf \(GGUF\) needs accelerate: pip install -e '\.\[llm\]'"):
         require_gguf_support(gguf)
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name: None if name in ("gguf", "accelerate") else real(name)
+        importlib.util,
+        "find_spec",
+        lambda name: None if name in ("gguf", "accelerate", "psutil") else real(name),
     )
-    with pytest.raises(RuntimeError, match=r"needs gguf and accelerate: pip install -e '\.\[llm\]'"):
+    with pytest.raises(RuntimeError, match=r"needs gguf, accelerate, psutil: pip install -e '\.\[llm\]'"):
         require_gguf_support(gguf)
+
+
+def test_the_llm_and_dev_extras_install_what_gguf_loading_needs():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from synthmphn.captions.transformers_lm import GGUF_PACKAGES
+
+    pyproject = Path(__file__).parents[2] / "pyproject.toml"
+    extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
+    for extra in ("llm", "dev"):  # dev: `make test` / `make test-all` install it (the slow SmolLM2 test)
+        names = {re.split(r"[<>=\[ ]", requirement)[0].lower() for requirement in extras[extra]}
+        assert set(GGUF_PACKAGES) <= names, extra

@@ -24,8 +24,9 @@ concept bank (`sampling.plan_for_group`, the same plan the grammar renders), the
    either way, must pass `validate_negative` (not identical, not a duplicate) and `validate_slot_edit` (the
    words going out are the old value, the words coming in the new value, a/an and plurals allowed, nothing
    else changed, the old value gone); a rewrite failure is retried, then the negative is dropped
-   (`negative_dropped`). `negative_source` is a backend attribute, not a config key (a new key would change
-   every dataset's build identity); tests and Python callers set it.
+   (`negative_dropped`). The mode is the config key `captions.negative_source` (copied to the backend's
+   `negative_source` attribute, which tests and Python callers may also set); at its default "value" it is
+   left out of the build identity, so datasets built before the key existed keep theirs.
 
 Backends implement `complete(requests) -> list[str]` (one raw reply per request; tests monkeypatch it).
 Every request carries its own seed, derived from (run seed, group id, task, index, draw, attempt).
@@ -268,7 +269,7 @@ class LLMBackend:
         self.config = config
         self.bank = bank_for(config)
         self.kinds = resolve_edit_kinds(self.bank, config.negative_kinds)
-        self.negative_source = "value"  # or "edit" / "llm": who makes the negatives (see the module doc)
+        self.negative_source = config.negative_source  # "value" / "edit" / "llm" (see the module doc)
 
     @property
     def chunk_size(self) -> int:

@@ -1,7 +1,8 @@
 """The `transformers` caption backend: any local causal LM, batched generation with left padding.
 
 `captions.model` is a local folder saved with `save_pretrained` (or a `.gguf` file, loaded with
-`gguf_file=`; transformers needs the `gguf` and `accelerate` packages for that: `pip install -e '.[llm]'`).
+`gguf_file=`; transformers needs the `gguf` and `accelerate` (with `psutil`) packages for that:
+`pip install -e '.[llm]'`).
 Nothing is downloaded. Small instruct models (SmolLM2-135M) work with the shared prompts' line format and
 few-shot examples (captions/prompts.py). Prompts use the tokenizer's chat template when it has one;
 otherwise the messages are joined as plain text. Either way the prompt ends with the start of the answer
@@ -42,15 +43,18 @@ def resolve_model_path(model: str | None) -> Path:
     return path
 
 
+GGUF_PACKAGES = ("gguf", "accelerate", "psutil")  # what transformers needs to load a .gguf (the llm extra)
+
+
 def require_gguf_support(path: Path) -> None:
     """Raises RuntimeError naming the missing packages and the install line (transformers' own error for a
     missing accelerate names no fix), before any loading starts."""
     import importlib.util
 
-    missing = [name for name in ("gguf", "accelerate") if importlib.util.find_spec(name) is None]
+    missing = [name for name in GGUF_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
         raise RuntimeError(
-            f"captions.model: loading {path.name} (GGUF) needs {' and '.join(missing)}: pip install -e '.[llm]'"
+            f"captions.model: loading {path.name} (GGUF) needs {', '.join(missing)}: pip install -e '.[llm]'"
         )
 
 

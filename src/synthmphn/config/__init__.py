@@ -9,6 +9,7 @@ from synthmphn.config.identity import (
     flatten_config,
     identity_differences,
     identity_of,
+    late_default_fields,
     output_neutral_fields,
     stage_identity,
 )
@@ -23,6 +24,7 @@ from synthmphn.config.loading import (
 )
 from synthmphn.config.sections import (
     EXECUTION,
+    LATE_DEFAULT,
     LOCATION,
     MAX_IMAGE_SIZE,
     RESUMABLE,
@@ -47,6 +49,7 @@ from synthmphn.config.sections import (
 
 __all__ = [
     "EXECUTION",
+    "LATE_DEFAULT",
     "LOCATION",
     "MAX_IMAGE_SIZE",
     "RESUMABLE",
@@ -74,6 +77,7 @@ __all__ = [
     "flatten_config",
     "identity_differences",
     "identity_of",
+    "late_default_fields",
     "load_config",
     "output_neutral_fields",
     "parse_override",

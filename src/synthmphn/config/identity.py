@@ -46,21 +46,36 @@ def output_neutral_fields(model: type[BaseModel] = RunConfig, prefix: str = "") 
     return found
 
 
+def late_default_fields(model: type[BaseModel] = RunConfig, prefix: str = "") -> dict[str, Any]:
+    """Dotted field -> default for every field marked LATE_DEFAULT (left out of identities at its default)."""
+    found: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        dotted = f"{prefix}.{name}" if prefix else name
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and "identity_at_default" in extra:
+            found[dotted] = info.default
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            found.update(late_default_fields(info.annotation, dotted))
+    return found
+
+
 def identity_of(tree: dict[str, Any], stage: str) -> dict[str, Any]:
     """`stage_identity` of a dumped config (or the part of one a checkpoint / job file recorded)."""
     if stage not in STAGE_SECTIONS:
         raise ValueError(f"unknown stage {stage!r}; known: {', '.join(STAGE_SECTIONS)}")
     skipped = {"execution", "location"} if stage == "run" else _SKIPPED
     neutral = {f for f, why in output_neutral_fields().items() if why in skipped}
+    late = late_default_fields()
     flat = flatten_config({k: tree[k] for k in STAGE_SECTIONS[stage] if k in tree})
-    return {k: v for k, v in sorted(flat.items()) if k not in neutral}
+    return {k: v for k, v in sorted(flat.items()) if k not in neutral and not (k in late and v == late[k])}
 
 
 def stage_identity(cfg: RunConfig, stage: str) -> dict[str, Any]:
     """The flattened config that decides `stage`'s output ("build", "train", "recaption" or "run").
 
     Equal identities mean equal outputs: a resume may proceed, two grid cells may share a dataset or a run.
-    Fields marked EXECUTION or LOCATION are left out everywhere, RESUMABLE ones everywhere but "run".
+    Fields marked EXECUTION or LOCATION are left out everywhere, RESUMABLE ones everywhere but "run",
+    LATE_DEFAULT ones wherever they hold their default (so configs recorded before the key existed match).
     """
     return identity_of(cfg.model_dump(mode="json"), stage)
 

@@ -24,6 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 EXECUTION: dict[str, Any] = {"output_neutral": "execution"}
 LOCATION: dict[str, Any] = {"output_neutral": "location"}
 RESUMABLE: dict[str, Any] = {"output_neutral": "resumable"}
+# A key added after datasets were built with its default behaviour: left out of every identity while it
+# holds its default, so those datasets (and grid cells, run fingerprints) keep their identities.
+LATE_DEFAULT: dict[str, Any] = {"identity_at_default": "omitted"}
 
 
 class StrictModel(BaseModel):
@@ -60,6 +63,10 @@ class CaptionsConfig(StrictModel):
     batch_size: int = Field(8, ge=1)
     max_new_tokens: int = Field(96, ge=1)
     temperature: float = Field(0.7, ge=0.0)
+    # Who makes the hard negatives (captions/llm.py): "value" = the LLM picks the new value of the planned
+    # slot and the code edits the caption; "edit" = the plan's value, no LLM call; "llm" = the LLM rewrites
+    # the caption (free rewrite, then validated).
+    negative_source: Literal["value", "edit", "llm"] = Field("value", json_schema_extra=LATE_DEFAULT)
     # Retries of a rejected caption (LLM backends) and of a failed HTTP request (openai): 0 = one try.
     max_retries: int = Field(3, ge=0, json_schema_extra=EXECUTION)
     concurrency: int = Field(4, ge=1, json_schema_extra=EXECUTION)
