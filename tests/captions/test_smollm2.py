@@ -18,6 +18,9 @@ from synthmphn.config import CaptionsConfig
 from .helpers import assert_valid_draft
 
 N_GROUPS = 20
+# Issue #20's starting point: 4 groups in 19.6 min; the target is >= 10x that rate. Measured in CPU time of
+# this (one-thread) process, so a loaded shared machine does not fail the test (wall-clock rate is printed).
+BEFORE_GROUPS_PER_MIN = 4 / 19.6
 
 
 def smollm2_gguf() -> Path:
@@ -50,14 +53,16 @@ def test_smollm2_writes_most_groups_with_valid_negatives():
     )
     backend = TransformersBackend(config)
     backend.load()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = backend.generate(N_GROUPS, seed=0)
     minutes = (time.perf_counter() - start) / 60
+    cpu_minutes = (time.process_time() - cpu_start) / 60
     kept = len(result.drafts)
     negatives = sum(len(d.negatives) for d in result.drafts)
     print(
         f"\nSmolLM2-135M, 1 thread: {kept}/{N_GROUPS} groups kept ({kept / N_GROUPS:.0%}), "
-        f"{negatives}/{kept} negatives, {kept / minutes:.2f} groups/min, rejections {dict(result.rejections)}"
+        f"{negatives}/{kept} negatives, {kept / minutes:.2f} groups/min wall ({minutes:.2f} min), "
+        f"{kept / cpu_minutes:.2f} groups/CPU-min ({cpu_minutes:.2f} CPU-min), rejections {dict(result.rejections)}"
     )
     for draft in result.drafts:
         assert_valid_draft(draft, backend.bank)
@@ -66,3 +71,4 @@ def test_smollm2_writes_most_groups_with_valid_negatives():
     assert kept >= 0.9 * N_GROUPS
     assert negatives >= 0.85 * kept
     assert result.rejections["invalid_choice"] == 0
+    assert kept / cpu_minutes >= 10 * BEFORE_GROUPS_PER_MIN
