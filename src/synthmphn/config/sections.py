@@ -185,7 +185,8 @@ class TrainConfig(StrictModel):
     weight_decay: float = Field(0.1, ge=0)
     warmup_steps: int = Field(50, ge=0)
     grad_clip: float | None = 1.0
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # auto: bf16 autocast where the device runs bf16 natively (AMX/AVX512-BF16 CPUs, CUDA), else fp32
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
     # Micro-batches per optimiser step. Each micro-batch is its own contrastive problem (B captions see only
     # each other) and their losses are averaged: NOT equivalent to one batch of accum_steps·B captions
     # (fewer negatives per row); it only saves memory at the same images per step.
