@@ -46,18 +46,47 @@ class ShardTask:
     plugin_modules: tuple[str, ...] = ()
 
 
-def split_plans(images: ImagesConfig) -> dict[str, RenderPlan]:
-    """The render plan of each split; held-out captions use the training pool, the style split its own style."""
-    train = RenderPlan(tuple(images.pool), images.strategy, images.per_caption)
-    plans = {"train": train, "heldout": train}
+def style_of(name: str) -> str:
+    """A pool entry without its profile query (`procedural:flat?fidelity=0.8` -> `procedural:flat`)."""
+    return name.partition("?")[0]
+
+
+def reference_plan(cfg: RunConfig) -> RenderPlan:
+    """How `heldout` is drawn: `splits.reference_pool` with msm-all, one image per member (a set shared by
+    every variant, whatever its images.pool / strategy); `reference_pool: null` = the training plan."""
+    images, pool = cfg.images, cfg.splits.reference_pool
+    if pool is None:
+        return RenderPlan(tuple(images.pool), images.strategy, images.per_caption)
+    if images.heldout_style is not None and style_of(images.heldout_style) in {style_of(p) for p in pool}:
+        raise BuildError(
+            f"splits.reference_pool includes the held-out style {images.heldout_style!r}; held-out captions "
+            "are drawn in training-like styles: remove it from splits.reference_pool"
+        )
+    return RenderPlan(tuple(pool), "msm-all", len(pool))
+
+
+def split_plans(cfg: RunConfig) -> dict[str, RenderPlan]:
+    """The render plan of each split: train by images.pool / strategy, held-out captions by the reference pool
+    (`reference_plan`), the style split by its own style alone."""
+    images = cfg.images
+    if images.heldout_style is not None and images.heldout_style in images.pool:
+        raise BuildError(
+            f"images.heldout_style {images.heldout_style!r} is also in images.pool; the held-out style must "
+            "never be trained on: pick a style outside the pool (or set images.heldout_style=null)"
+        )
+    plans = {
+        "train": RenderPlan(tuple(images.pool), images.strategy, images.per_caption),
+        "heldout": reference_plan(cfg),
+    }
     if images.heldout_style is not None:
-        if images.heldout_style in images.pool:
-            raise BuildError(
-                f"images.heldout_style {images.heldout_style!r} is also in images.pool; the held-out style must "
-                "never be trained on: pick a style outside the pool (or set images.heldout_style=null)"
-            )
         plans["heldout_style"] = RenderPlan((images.heldout_style,), "single", 1)
     return plans
+
+
+def heldout_scope(cfg: RunConfig) -> str:
+    """ "shared" when `heldout` is drawn by the reference pool (the same images for every variant of a grid),
+    "in-domain" when by the run's own training pool (`splits.reference_pool: null`)."""
+    return "in-domain" if cfg.splits.reference_pool is None else "shared"
 
 
 def split_sizes(cfg: RunConfig) -> dict[str, int]:
