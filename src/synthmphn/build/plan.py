@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from synthmphn.config import ImagesConfig, RunConfig
-from synthmphn.data.manifest import shard_name
+from synthmphn.data.manifest import IN_DOMAIN, SHARED, shard_name
 from synthmphn.data.records import CaptionDraft
 from synthmphn.images import GENERATORS, parse_generator_name
 
@@ -83,10 +84,22 @@ def split_plans(cfg: RunConfig) -> dict[str, RenderPlan]:
     return plans
 
 
-def heldout_scope(cfg: RunConfig) -> str:
-    """ "shared" when `heldout` is drawn by the reference pool (the same images for every variant of a grid),
-    "in-domain" when by the run's own training pool (`splits.reference_pool: null`)."""
-    return "in-domain" if cfg.splits.reference_pool is None else "shared"
+def heldout_render(cfg: RunConfig) -> dict[str, dict[str, Any]]:
+    """How each held-out split is drawn and its scope: SHARED when independent of images.pool / strategy (the
+    reference pool, the held-out style), IN_DOMAIN for `heldout` under `splits.reference_pool: null`. The build
+    summary records it; eval labels its sets by it."""
+    rows = {}
+    for split, plan in split_plans(cfg).items():
+        if split == "train":
+            continue
+        in_domain = split == "heldout" and cfg.splits.reference_pool is None
+        rows[split] = {
+            "pool": list(plan.pool),
+            "strategy": plan.strategy,
+            "per_caption": plan.per_caption,
+            "scope": IN_DOMAIN if in_domain else SHARED,
+        }
+    return rows
 
 
 def split_sizes(cfg: RunConfig) -> dict[str, int]:
