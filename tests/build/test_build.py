@@ -25,6 +25,7 @@ import yaml
 from PIL import Image
 
 from synthmphn.build import BuildError, run_build
+from synthmphn.build.plan import split_plans
 from synthmphn.captions.base import CAPTION_BACKENDS, CaptionResult
 from synthmphn.config import CaptionsConfig, ImagesConfig, RunConfig, validate_config
 from synthmphn.data.manifest import Manifest
@@ -453,3 +454,30 @@ def test_default_build_end_to_end(tmp_path: Path) -> None:
     assert len(store) == 100 and len(store.caption_images(0)) == 5
     assert {r.generator for r in store.caption_images(0)} == set(cfg.images.pool)
     assert store.image(0, "base.0.png").size == (64, 64)
+
+
+def test_default_reference_plan_is_the_default_training_plan_and_is_recorded(reference: Path) -> None:
+    """A default run's heldout is drawn as before (the default pool, msm-all, 5 each); the summary says how."""
+    plans = split_plans(RunConfig())
+    assert plans["heldout"] == plans["train"]
+    assert (
+        split_plans(validate_config({"images": {"pool": ["procedural:ink"], "strategy": "single"}}))[
+            "heldout"
+        ]
+        == plans["train"]
+    )
+    summary = yaml.safe_load((reference / "build_summary.json").read_text())
+    assert summary["heldout_render"] == {
+        "heldout": {
+            "pool": [f"{FAKE_KIND}:a", f"{FAKE_KIND}:b"],
+            "strategy": "msm-all",
+            "per_caption": 2,
+            "scope": "shared",
+        },
+        "heldout_style": {
+            "pool": [f"{FAKE_KIND}:c"],
+            "strategy": "single",
+            "per_caption": 1,
+            "scope": "shared",
+        },
+    }
