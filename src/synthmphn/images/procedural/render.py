@@ -117,6 +117,9 @@ class Style:
     sizes: ClassVar[tuple[float, float]] = (0.35, 0.6)  # instance diameter range when no size is given
     digit_sizes: ClassVar[tuple[float, float]] = (0.6, 0.85)  # large, like MNIST (20 of 28 px)
     garment_sizes: ClassVar[tuple[float, float]] = (0.7, 0.92)  # a product shot fills the frame
+    garment_jitter: ClassVar[float] = 0.2  # garments come cut wider or narrower: least aspect jitter
+    garment_elastic: ClassVar[float] = 0.03  # and cloth is not rigid: least elastic amplitude
+    digit_contrast: ClassVar[float] = 0.4  # least lightness gap of a default digit colour (ink reads in grey)
     # Diversity knobs a profile sets (see `images.profiles.Diversity`); these values are the style as is.
     spread: float = 1.0  # position jitter multiplier
     layout_shuffle: float = 1.0  # chance that several instances take shuffled cells
@@ -136,14 +139,15 @@ class Style:
         return self.colours
 
     def pick_colour(self, scene: Scene, background: Background, rng: np.random.Generator) -> str:
-        """A default subject colour that stands out from the background."""
+        """A default subject colour that stands out from the background (a digit's in lightness too)."""
         choices = self.colour_choices(scene)
         bg = background.mean
+        contrast = self.digit_contrast if scene.category == "digit" else 0.2
         readable = [
             c
             for c in choices
             if colour_distance(resolve_colour(c), bg) > 0.5
-            and abs(luminance(resolve_colour(c)) - luminance(bg)) > 0.2
+            and abs(luminance(resolve_colour(c)) - luminance(bg)) > contrast
         ]
         pool = readable or ["black" if luminance(background.mean) > 0.45 else "white"]
         return pool[int(rng.integers(len(pool)))]
@@ -159,7 +163,11 @@ class Style:
         else:
             flip = -1.0 if scene.category in ("object", "garment") and rng.random() < 0.5 else 1.0
             limit = self.rotation if scene.category == "shape" else self.object_rotation
-            j = self.aspect_jitter
+            j = (
+                max(self.aspect_jitter, self.garment_jitter)
+                if scene.category == "garment"
+                else self.aspect_jitter
+            )
             matrix = linear_map(rng.uniform(-limit, limit), aspect=rng.uniform(1 - j, 1 + j))
             matrix = matrix @ np.diag([flip, 1.0]).astype(np.float32)
             parts = (
@@ -168,7 +176,9 @@ class Style:
                 else subject_parts(scene.subject)
             )
             mask = rasterize(parts, canvas, d, matrix, min_width=self.supersample)
-            amplitude = self.elastic
+            amplitude = (
+                max(self.elastic, self.garment_elastic) if scene.category == "garment" else self.elastic
+            )
         return elastic(mask, rng, amplitude * d, cells=4)
 
     # ---------------------------------------------------------------- paint hooks

@@ -179,28 +179,30 @@ class PhotoStyle(Style):
         "light grey", "clouds", "snow",
     )  # fmt: skip
     background_detail = 1.0
-    digit_backgrounds = ("white", "light grey", "grey", "gradient", "sand", "snow", "clouds", "blue sky")
+    plain_backgrounds = ("white", "light grey", "grey", "gradient", "sand", "snow", "clouds", "blue sky")
+    plain_categories = ("digit", "garment")  # a written digit, a product shot: a plain or smooth backdrop
 
     def pick_background(self, scene: Scene, rng: np.random.Generator) -> str:
-        """A scene background; a digit (a photo of a written digit) on a plain or smooth one."""
-        choices = self.digit_backgrounds if scene.category == "digit" else self.backgrounds
+        """A scene background; a digit or garment on a plain or smooth one."""
+        choices = self.plain_backgrounds if scene.category in self.plain_categories else self.backgrounds
         return str(rng.choice(choices))
 
     def paint_subject(self, canvas, mask, fill, colour, background, rng, scene):
-        """The lit subject, then an off-centre vignette over the whole picture (fainter behind a digit)."""
+        """The lit subject, then an off-centre vignette over the whole picture (fainter for digits, garments)."""
         out = self.lit_subject(canvas, mask, fill, colour, rng, scene)
         y, x = grid(*mask.shape)
         vx, vy = rng.uniform(0.3, 0.7, size=2)
-        strength = rng.uniform(0.3, 0.8) * (0.3 if scene.category == "digit" else 1.0)
+        strength = rng.uniform(0.3, 0.8) * (0.3 if scene.category in self.plain_categories else 1.0)
         return out * (1.0 - strength * ((x - vx) ** 2 + (y - vy) ** 2))
 
     def lit_subject(self, canvas, mask, fill, colour, rng, scene):
         """Drop shadow, then the fill lit from one side with a bevel and a specular rim.
 
-        A digit is ink on a page: a faint, close shadow and a shallow bevel, so its strokes stay its shape.
+        A digit (ink on a page) or garment (a product shot) gets a faint, close shadow and a shallow bevel,
+        so its outline stays its shape.
         """
         res = canvas.shape[1]
-        digit = scene.category == "digit"
+        digit = scene.category in self.plain_categories
         angle = rng.uniform(0, 2 * math.pi)
         dist = rng.uniform(0.02, 0.06) * res * (0.3 if digit else 1.0)
         shift = (int(round(math.sin(angle) * dist)), int(round(math.cos(angle) * dist)))
