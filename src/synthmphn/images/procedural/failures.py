@@ -117,15 +117,7 @@ def diverse_style(style: Style, diversity: Diversity) -> Style:
         return style
     out = copy.copy(style)
     pose = diversity.pose
-    for name in (
-        "rotation",
-        "object_rotation",
-        "aspect_jitter",
-        "elastic",
-        "digit_elastic",
-        "garment_jitter",
-        "garment_elastic",
-    ):
+    for name in ("rotation", "object_rotation", "aspect_jitter", "elastic", "digit_elastic"):
         setattr(out, name, getattr(style, name) * pose)
     out.sizes = _narrow(style.sizes, diversity.scale)  # type: ignore[misc]
     out.digit_sizes = _narrow(style.digit_sizes, diversity.scale)  # type: ignore[misc]

@@ -117,8 +117,6 @@ class Style:
     sizes: ClassVar[tuple[float, float]] = (0.35, 0.6)  # instance diameter range when no size is given
     digit_sizes: ClassVar[tuple[float, float]] = (0.6, 0.85)  # large, like MNIST (20 of 28 px)
     garment_sizes: ClassVar[tuple[float, float]] = (0.7, 0.92)  # a product shot fills the frame
-    garment_jitter: ClassVar[float] = 0.2  # garments come cut wider or narrower: least aspect jitter
-    garment_elastic: ClassVar[float] = 0.03  # and cloth is not rigid: least elastic amplitude
     digit_contrast: ClassVar[float] = 0.4  # least lightness gap of a default digit colour (ink reads in grey)
     # Diversity knobs a profile sets (see `images.profiles.Diversity`); these values are the style as is.
     spread: float = 1.0  # position jitter multiplier
@@ -163,11 +161,7 @@ class Style:
         else:
             flip = -1.0 if scene.category in ("object", "garment") and rng.random() < 0.5 else 1.0
             limit = self.rotation if scene.category == "shape" else self.object_rotation
-            j = (
-                max(self.aspect_jitter, self.garment_jitter)
-                if scene.category == "garment"
-                else self.aspect_jitter
-            )
+            j = self.aspect_jitter
             matrix = linear_map(rng.uniform(-limit, limit), aspect=rng.uniform(1 - j, 1 + j))
             matrix = matrix @ np.diag([flip, 1.0]).astype(np.float32)
             parts = (
@@ -176,9 +170,7 @@ class Style:
                 else subject_parts(scene.subject)
             )
             mask = rasterize(parts, canvas, d, matrix, min_width=self.supersample)
-            amplitude = (
-                max(self.elastic, self.garment_elastic) if scene.category == "garment" else self.elastic
-            )
+            amplitude = self.elastic
         return elastic(mask, rng, amplitude * d, cells=4)
 
     # ---------------------------------------------------------------- paint hooks
