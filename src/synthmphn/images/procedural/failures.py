@@ -121,6 +121,7 @@ def diverse_style(style: Style, diversity: Diversity) -> Style:
         setattr(out, name, getattr(style, name) * pose)
     out.sizes = _narrow(style.sizes, diversity.scale)  # type: ignore[misc]
     out.digit_sizes = _narrow(style.digit_sizes, diversity.scale)  # type: ignore[misc]
+    out.garment_sizes = _narrow(style.garment_sizes, diversity.scale)  # type: ignore[misc]
     out.colours = _share(style.colours, diversity.palette)  # type: ignore[misc]
     out.backgrounds = _share(style.backgrounds, diversity.palette)  # type: ignore[misc]
     digits = style.digits

@@ -46,6 +46,7 @@ class InkStyle(Style):
     backgrounds = ("white", "white", "white", "cream", "light grey", "paper")
     background_detail = 0.0
     sizes = (0.78, 0.95)
+    garment_sizes = (0.78, 0.95)
     digit_sizes = (0.8, 0.96)
 
     def colour_choices(self, scene: Scene) -> tuple[str, ...]:

@@ -115,7 +115,9 @@ class Style:
     backgrounds: ClassVar[tuple[str, ...]] = ("white",)
     background_detail: ClassVar[float] = 0.5
     sizes: ClassVar[tuple[float, float]] = (0.35, 0.6)  # instance diameter range when no size is given
-    digit_sizes: ClassVar[tuple[float, float]] = (0.45, 0.62)
+    digit_sizes: ClassVar[tuple[float, float]] = (0.6, 0.85)  # large, like MNIST (20 of 28 px)
+    garment_sizes: ClassVar[tuple[float, float]] = (0.7, 0.92)  # a product shot fills the frame
+    digit_contrast: ClassVar[float] = 0.4  # least lightness gap of a default digit colour (ink reads in grey)
     # Diversity knobs a profile sets (see `images.profiles.Diversity`); these values are the style as is.
     spread: float = 1.0  # position jitter multiplier
     layout_shuffle: float = 1.0  # chance that several instances take shuffled cells
@@ -135,14 +137,15 @@ class Style:
         return self.colours
 
     def pick_colour(self, scene: Scene, background: Background, rng: np.random.Generator) -> str:
-        """A default subject colour that stands out from the background."""
+        """A default subject colour that stands out from the background (a digit's in lightness too)."""
         choices = self.colour_choices(scene)
         bg = background.mean
+        contrast = self.digit_contrast if scene.category == "digit" else 0.2
         readable = [
             c
             for c in choices
             if colour_distance(resolve_colour(c), bg) > 0.5
-            and abs(luminance(resolve_colour(c)) - luminance(bg)) > 0.2
+            and abs(luminance(resolve_colour(c)) - luminance(bg)) > contrast
         ]
         pool = readable or ["black" if luminance(background.mean) > 0.45 else "white"]
         return pool[int(rng.integers(len(pool)))]
@@ -254,7 +257,7 @@ def render_scene(style: Style, scene: Scene, seed: int, size: int, tweaks: Tweak
     )
     colour = resolve_colour(scene.colour or style.pick_colour(scene, background, stream(seed, "colour", 2)))
 
-    sizes = style.digit_sizes if scene.category == "digit" else style.sizes
+    sizes = {"digit": style.digit_sizes, "garment": style.garment_sizes}.get(scene.category, style.sizes)
     slots = layout(scene, stream(seed, "layout"), res, sizes, style.spread, style.layout_shuffle)
     if tweaks.tiny is not None:
         slots = [Slot(s.cx, s.cy, tweaks.tiny * res) for s in slots]

@@ -58,13 +58,15 @@ class FlatStyle(Style):
     name = "flat"
     digits = DigitStyle(
         fonts=("DejaVuSans", "DejaVuSans-Bold", "cmss10"),
-        hand_share=0.15,
-        hand_width=(0.16, 0.24),
-        font_weights=(0, 1),
-        slant=0.08,
-        rotation=6.0,
-        wobble=0.02,
+        hand_share=0.75,
+        hand_width=(0.18, 0.32),
+        font_weights=(1, 2),
+        slant=0.3,
+        rotation=10.0,
+        aspect=(0.6, 1.05),
+        wobble=0.04,
     )
+    digit_elastic = 0.04
     rotation = 20.0
     backgrounds = (
         "white",
@@ -96,11 +98,12 @@ class SketchStyle(Style):
     name = "sketch"
     digits = DigitStyle(
         fonts=("DejaVuSerif", "DejaVuSerif-Italic", "cmr10", "STIXGeneral"),
-        hand_share=0.5,
-        hand_width=(0.07, 0.14),
-        font_weights=(0,),
-        slant=0.2,
+        hand_share=0.8,
+        hand_width=(0.16, 0.3),
+        font_weights=(1, 2),
+        slant=0.3,
         rotation=12.0,
+        aspect=(0.6, 1.05),
         wobble=0.05,
     )
     rotation = 25.0
@@ -159,12 +162,15 @@ class PhotoStyle(Style):
     name = "photo"
     digits = DigitStyle(
         fonts=("DejaVuSerif-Bold", "STIXGeneralBol", "cmb10", "DejaVuSans-BoldOblique"),
-        hand_share=0.15,
-        hand_width=(0.2, 0.3),
-        font_weights=(0, 1, 2),
-        slant=0.15,
-        rotation=15.0,
+        hand_share=0.75,
+        hand_width=(0.2, 0.34),
+        font_weights=(1, 2),
+        slant=0.3,
+        rotation=12.0,
+        aspect=(0.6, 1.05),
+        wobble=0.05,
     )
+    digit_elastic = 0.04
     rotation = 30.0
     object_rotation = 12.0
     aspect_jitter = 0.12
@@ -173,23 +179,35 @@ class PhotoStyle(Style):
         "light grey", "clouds", "snow",
     )  # fmt: skip
     background_detail = 1.0
+    plain_backgrounds = ("white", "light grey", "grey", "gradient", "sand", "snow", "clouds", "blue sky")
+    plain_categories = ("digit", "garment")  # a written digit, a product shot: a plain or smooth backdrop
 
-    def paint_background(self, background, rng, res):
-        """The scene at full detail under an off-centre vignette."""
-        canvas = super().paint_background(background, rng, res)
-        y, x = grid(res, res)
-        vx, vy = rng.uniform(0.3, 0.7, size=2)
-        vignette = 1.0 - rng.uniform(0.3, 0.8) * ((x - vx) ** 2 + (y - vy) ** 2)
-        return canvas * vignette
+    def pick_background(self, scene: Scene, rng: np.random.Generator) -> str:
+        """A scene background; a digit or garment on a plain or smooth one."""
+        choices = self.plain_backgrounds if scene.category in self.plain_categories else self.backgrounds
+        return str(rng.choice(choices))
 
     def paint_subject(self, canvas, mask, fill, colour, background, rng, scene):
-        """Drop shadow, then the fill lit from one side with a bevel and a specular rim."""
+        """The lit subject, then an off-centre vignette over the whole picture (fainter for digits, garments)."""
+        out = self.lit_subject(canvas, mask, fill, colour, rng, scene)
+        y, x = grid(*mask.shape)
+        vx, vy = rng.uniform(0.3, 0.7, size=2)
+        strength = rng.uniform(0.3, 0.8) * (0.3 if scene.category in self.plain_categories else 1.0)
+        return out * (1.0 - strength * ((x - vx) ** 2 + (y - vy) ** 2))
+
+    def lit_subject(self, canvas, mask, fill, colour, rng, scene):
+        """Drop shadow, then the fill lit from one side with a bevel and a specular rim.
+
+        A digit (ink on a page) or garment (a product shot) gets a faint, close shadow and a shallow bevel,
+        so its outline stays its shape.
+        """
         res = canvas.shape[1]
+        digit = scene.category in self.plain_categories
         angle = rng.uniform(0, 2 * math.pi)
-        dist = rng.uniform(0.02, 0.06) * res
+        dist = rng.uniform(0.02, 0.06) * res * (0.3 if digit else 1.0)
         shift = (int(round(math.sin(angle) * dist)), int(round(math.cos(angle) * dist)))
         shadow = blur(np.roll(mask, shift, axis=(0, 1)), rng.uniform(0.01, 0.03) * res)
-        canvas = canvas * (1.0 - rng.uniform(0.3, 0.55) * shadow)
+        canvas = canvas * (1.0 - rng.uniform(0.3, 0.55) * (0.3 if digit else 1.0) * shadow)
         soft = blur(mask, 0.03 * res)
         k = max(1, int(round(0.02 * res)))
         relief = soft - np.roll(
@@ -197,8 +215,9 @@ class PhotoStyle(Style):
         )
         y, x = grid(res, res)
         light = 0.9 - 0.25 * ((x - 0.5) * math.cos(angle) + (y - 0.5) * math.sin(angle))
-        lit = fill * (light + 0.8 * relief)
-        lit = lit + 0.5 * np.clip(-relief, 0, 1) ** 2  # specular rim on the lit side
+        bevel = 0.2 if digit else 0.8
+        lit = fill * (light + bevel * relief)
+        lit = lit + bevel * 0.6 * np.clip(-relief, 0, 1) ** 2  # specular rim on the lit side
         under = behind(canvas, mask)
         out = mix(canvas, lit, mask)
         if blends_in(colour, under):
@@ -225,8 +244,8 @@ class PixelStyle(Style):
     name = "pixel"
     digits = DigitStyle(
         fonts=("DejaVuSansMono", "DejaVuSansMono-Oblique", "cmtt10"),
-        hand_share=0.65,
-        hand_width=(0.22, 0.4),
+        hand_share=0.85,
+        hand_width=(0.2, 0.36),
         font_weights=(1, 2),
         slant=0.25,
         rotation=15.0,
@@ -277,12 +296,13 @@ class PainterlyStyle(Style):
     name = "painterly"
     digits = DigitStyle(
         fonts=("cmti10", "STIXGeneralItalic", "DejaVuSans-Oblique", "cmmi10"),
-        hand_share=0.7,
-        hand_width=(0.2, 0.36),
+        hand_share=0.85,
+        hand_width=(0.2, 0.34),
         font_weights=(1, 2),
         slant=0.3,
-        rotation=15.0,
-        wobble=0.07,
+        rotation=12.0,
+        aspect=(0.6, 1.05),
+        wobble=0.06,
     )
     rotation = 25.0
     object_rotation = 10.0
