@@ -24,10 +24,14 @@ def test_a_second_train_of_the_same_run_waits_for_the_first(
     with train_lock(train_dir):  # stands for another `train` of the same folder, still running
         second = threading.Thread(target=lambda: done.append(run_training(cfg)))
         second.start()
-        time.sleep(2.0)
+        waited, err = time.monotonic() + 60.0, ""
+        while "waiting for another train" not in err and time.monotonic() < waited:
+            time.sleep(0.2)  # the second run reaches the lock after its data checks: poll, not a fixed sleep
+            err += capfd.readouterr().err
+        assert f"waiting for another train of {train_dir} to finish" in err
+        time.sleep(0.5)
         assert second.is_alive() and not done
         assert not (train_dir / "metrics.jsonl").exists()  # it wrote nothing while it waited
-        assert f"waiting for another train of {train_dir} to finish" in capfd.readouterr().err
     second.join(timeout=120)
     assert done == [train_dir]
     assert [r["step"] for r in read_metrics(train_dir / "metrics.jsonl")] == [1, 2, 3, 4]
