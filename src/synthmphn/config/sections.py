@@ -309,7 +309,7 @@ class GateConfig(StrictModel):
     # "embedded" (the embedded world's reference classifier) or an open_clip model "<name>:<pretrained>" /
     # a synthmphn checkpoint file (zero-shot similarity)
     model: str = "embedded"
-    threshold: float = Field(0.5, ge=0.0, le=1.0)  # keep when p(captioned subject | image) >= threshold
+    threshold: float = Field(0.1, ge=0.0, le=1.0)  # keep when p(captioned subject | image) >= threshold
     # and, in a hard-negative group, p(own) - p(partner) >= margin (the two captions' softmax, in [-1, 1])
     margin: float = Field(0.0, ge=-1.0, le=1.0)
     # drop | rerender (new seed, up to max_tries) | downweight (ImageRecord.weight) | oracle (drop exactly

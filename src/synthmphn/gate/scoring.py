@@ -3,8 +3,8 @@
 Two numbers per image:
 
 - `own`: p(captioned subject | image), the softmax of the reference's logits over its candidate classes
-  (the embedded reference: every subject it knows; an open_clip model: the dataset's class names, zero-shot
-  with the caption-like templates).
+  (the embedded gate reference: every subject it knows and `nothing`, see `gate.reference`; an open_clip
+  model: the dataset's class names, zero-shot with the caption-like templates).
 - `margin`: for an image of a hard-negative group, min over its partner captions (a base image's partners are
   the group's negatives, a negative image's partner is the base caption) of p(own) - p(partner), the
   softmax over the two captions' scores, in [-1, 1]. An open_clip model scores the two full caption texts
@@ -22,7 +22,8 @@ from PIL import Image
 
 from synthmphn.analyse.embedded import EmbeddedReference
 from synthmphn.data.records import CaptionSpec
-from synthmphn.eval.reference import ClipReference, Reference, load_reference
+from synthmphn.eval.reference import EMBEDDED, ClipReference, Reference, load_reference
+from synthmphn.gate.reference import gate_reference
 from synthmphn.images.procedural import canonical_subject
 
 
@@ -138,5 +139,8 @@ def candidate_classes(reference: Reference, dataset_classes: Sequence[str]) -> l
 
 
 def load_gate_reference(model: str, device: str = "cpu", batch_size: int = 256) -> Reference:
-    """`gate.model`: "embedded" or an open_clip model / checkpoint file (`eval.reference.load_reference`)."""
+    """`gate.model`: "embedded" (the embedded reference with a `nothing` class, `gate.reference`) or an
+    open_clip model / checkpoint file (`eval.reference.load_reference`)."""
+    if model == EMBEDDED:
+        return gate_reference()
     return load_reference(model, device, batch_size)
