@@ -327,7 +327,9 @@ def gate(
     out: Annotated[Path, typer.Argument(help="Dataset folder to write (new, empty, or one gate made).")],
     config: ConfigArg = None,
     overrides: OverridesArg = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty OUT not written by this gate job.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace a non-empty OUT not written by this gate job.")
+    ] = False,
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
 ) -> None:
     """Score every train image against its caption (and its hard-negative partner) with a reference model;

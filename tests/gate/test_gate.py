@@ -54,7 +54,9 @@ def gate_config(out: Path, **gate: object) -> RunConfig:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedReference:
-    render = RenderSet(subjects=SHAPES + LOOKALIKES, styles=("flat",), per_style=60, size=32, attribute_rate=0.3)
+    render = RenderSet(
+        subjects=SHAPES + LOOKALIKES, styles=("flat",), per_style=60, size=32, attribute_rate=0.3
+    )
     settings = TrainSettings(epochs=12, batch_size=32, width=16, shift=1, seed=5)
     return gate_reference(render, settings, cache=tmp_path_factory.mktemp("cache"))
 
@@ -83,7 +85,9 @@ def records(dataset: Path, split: str = "train") -> dict[tuple[str, str], ImageR
     return found
 
 
-def test_gate_recall_on_omission_and_swap(dataset: Path, reference: EmbeddedReference, tmp_path: Path) -> None:
+def test_gate_recall_on_omission_and_swap(
+    dataset: Path, reference: EmbeddedReference, tmp_path: Path
+) -> None:
     summary = gated(dataset, tmp_path / "out", reference, action="drop")
     per_failure = summary["quality"]["per_failure"]
     before = records(dataset)
@@ -115,7 +119,9 @@ def test_oracle_drops_exactly_the_recorded_failures(
     assert {(r["group"], r["key"]) for r in rows if r["outcome"] == "dropped"} == {
         k for k, r in before.items() if r.failure
     }
-    assert summary["quality"]["overall"]["precision"] == 1.0 and summary["quality"]["overall"]["recall"] == 1.0
+    assert (
+        summary["quality"]["overall"]["precision"] == 1.0 and summary["quality"]["overall"]["recall"] == 1.0
+    )
     # heldout shards are copied byte for byte: gated and ungated runs share their eval sets
     src, out = Manifest.load(dataset), Manifest.load(tmp_path / "out")
     for split in ("heldout", "heldout_style"):
@@ -158,12 +164,18 @@ def test_resume_equals_uninterrupted(dataset: Path, reference: EmbeddedReference
     (part / "gate" / "decisions" / f"{Path(second.path).stem}.json").unlink()
     (part / SUMMARY_NAME).unlink()
     gated(dataset, part, reference, action="rerender")
-    for name in ("manifest.jsonl", "sizes.json", *[e.path for e in Manifest.load(tmp_path / "full").entries()]):
+    for name in (
+        "manifest.jsonl",
+        "sizes.json",
+        *[e.path for e in Manifest.load(tmp_path / "full").entries()],
+    ):
         assert (part / name).read_bytes() == (tmp_path / "full" / name).read_bytes(), name
     assert read_json(part / SUMMARY_NAME)["quality"] == read_json(tmp_path / "full" / SUMMARY_NAME)["quality"]
 
 
-def test_refuses_a_non_empty_out_untouched(dataset: Path, reference: EmbeddedReference, tmp_path: Path) -> None:
+def test_refuses_a_non_empty_out_untouched(
+    dataset: Path, reference: EmbeddedReference, tmp_path: Path
+) -> None:
     out = tmp_path / "busy"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
@@ -226,7 +238,6 @@ def test_weight_is_written_only_when_set() -> None:
     plain = ImageRecord(key="base.0.png", generator="g", seed=1)
     assert "weight" not in plain.model_dump() and ImageRecord(**plain.model_dump()).weight is None
     assert ImageRecord(key="base.0.png", generator="g", seed=1, weight=0.5).model_dump()["weight"] == 0.5
-
 
 
 def test_gate_reference_has_a_nothing_class(reference: EmbeddedReference) -> None:

@@ -28,8 +28,8 @@ from synthmphn.experiment.spec import (
     plan_grid,
     run_config,
 )
-from synthmphn.gate import run_gate
 from synthmphn.experiment.twins import copy_finished_run, finished_runs, run_fingerprint
+from synthmphn.gate import run_gate
 from synthmphn.io import read_json
 from synthmphn.progress import progress
 from synthmphn.provenance import write_config, write_run_info

@@ -36,7 +36,11 @@ from synthmphn.recaption.shards import copy_shard
 SUMMARY_NAME = "gate_summary.json"
 PLOT_NAME = "gate_quality.png"
 STATE_DIR = "gate"  # inside OUT: job.json, decisions/
-METADATA_FILES = ("classes.json", "build_summary.json", "build_config.json")  # copied from DATASET as they are
+METADATA_FILES = (
+    "classes.json",
+    "build_summary.json",
+    "build_config.json",
+)  # copied from DATASET as they are
 LOCK_NAME = ".gate.lock"
 
 

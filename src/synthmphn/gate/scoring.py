@@ -101,7 +101,9 @@ class GateScorer:
         out: list[float | None] = []
         for i, (mine, others) in enumerate(zip(own, partners, strict=True)):
             a = self.column(subject_of(mine))
-            judged = [self.column(subject_of(p)) for p in others if _key(subject_of(p)) != _key(subject_of(mine))]
+            judged = [
+                self.column(subject_of(p)) for p in others if _key(subject_of(p)) != _key(subject_of(mine))
+            ]
             out.append(min((_pair(logits[i, a], logits[i, b]) for b in judged), default=None))
         return out
 

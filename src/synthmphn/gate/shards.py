@@ -124,13 +124,17 @@ def rerender(
             break
         flat = [item for col in pending.values() for item in col]
         seeds = [derive_seed(item.record.seed, "gate", attempt) for item in flat]
-        jobs = [ImageJob(i.record.generator, i.own.text, i.own.spec, s) for i, s in zip(flat, seeds, strict=True)]
+        jobs = [
+            ImageJob(i.record.generator, i.own.text, i.own.spec, s) for i, s in zip(flat, seeds, strict=True)
+        ]
         pictures = render_jobs(jobs, ctx.generators)
         scores = score_items(scorer, flat, pictures)
         for item, seed in zip(flat, seeds, strict=True):
             if item.failed:
                 item.seeds.append(seed)
-        by_item = {id(item): (pic, sc, s) for item, pic, sc, s in zip(flat, pictures, scores, seeds, strict=True)}
+        by_item = {
+            id(item): (pic, sc, s) for item, pic, sc, s in zip(flat, pictures, scores, seeds, strict=True)
+        }
         for key in list(pending):
             col = pending[key]
             if all(verdict(by_item[id(i)][1], cfg) is None for i in col):
@@ -160,7 +164,9 @@ def _with_records(group: Group, items: Sequence[Item]) -> Group:
     return group.model_copy(
         update={
             "images": [by_key[r.key] for r in group.images],
-            "negatives": [n.model_copy(update={"images": [by_key[r.key] for r in n.images]}) for n in group.negatives],
+            "negatives": [
+                n.model_copy(update={"images": [by_key[r.key] for r in n.images]}) for n in group.negatives
+            ],
         }
     )
 
@@ -188,7 +194,9 @@ def apply_action(
     return out
 
 
-def decision_rows(samples: Samples, gated: Samples, items: Sequence[Item], rerendered: set) -> list[dict[str, Any]]:
+def decision_rows(
+    samples: Samples, gated: Samples, items: Sequence[Item], rerendered: set
+) -> list[dict[str, Any]]:
     """One JSON row per source image: scores, verdict, recorded failure, outcome and seeds tried."""
     kept = {(g.id, r.key) for g, _ in gated for r in g.images} | {
         (g.id, r.key) for g, _ in gated for n in g.negatives for r in n.images

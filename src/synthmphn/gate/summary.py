@@ -92,7 +92,12 @@ def after_gate(output: Manifest) -> dict[str, Any]:
             groups += 1
             images += len(records)
             failures += sum(r.failure is not None for r in records)
-    return {"groups": groups, "images": images, "failures": failures, "failure_share": ratio(failures, images)}
+    return {
+        "groups": groups,
+        "images": images,
+        "failures": failures,
+        "failure_share": ratio(failures, images),
+    }
 
 
 def build_summary(
