@@ -243,3 +243,19 @@ def test_weight_is_written_only_when_set() -> None:
 def test_gate_reference_has_a_nothing_class(reference: EmbeddedReference) -> None:
     assert reference.subjects[-1] == NOTHING and reference.subjects[: len(SHAPES)] == list(SHAPES)
     assert reference.columns([NOTHING, "star"]) == [len(SHAPES) + len(LOOKALIKES), 0]
+
+
+def test_an_open_clip_model_judges_attribute_edits_too(dataset: Path, tmp_path: Path) -> None:
+    """`gate.model` = an open_clip model (random weights here): zero-shot over the dataset's classes, and the
+    partner margin from the full caption texts, so every image of a hard-negative group gets one."""
+    out = tmp_path / "clip"
+    run_gate(
+        dataset, out, gate_config(tmp_path / "cfg", model="synth-tiny-cnn-32", threshold=0.0, margin=-1.0)
+    )
+    rows = [r for p in sorted((out / "gate" / "decisions").glob("*.json")) for r in read_json(p)]
+    assert rows and all(r["margin"] is not None and -1.0 <= r["margin"] <= 1.0 for r in rows)
+    assert all(0.0 <= r["own"] <= 1.0 for r in rows)
+    summary = read_json(out / SUMMARY_NAME)
+    assert summary["reference"] == "synth-tiny-cnn-32"
+    assert summary["quality"]["overall"]["flagged"] == 0  # threshold 0 and margin -1 pass everything
+    assert summary["after"]["images"] == summary["before"]["images"]

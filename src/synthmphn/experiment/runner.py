@@ -23,6 +23,7 @@ from synthmphn.experiment.spec import (
     PlannedRun,
     check_cells,
     dataset_dir,
+    dataset_key,
     load_experiment,
     paired_design_line,
     plan_grid,
@@ -51,7 +52,8 @@ def build_datasets(spec: ExperimentSpec, datasets: dict[str, RunConfig], recapti
     for key, cfg in datasets.items():
         if key.endswith(RECAP_SUFFIX) != recaptioned:
             continue
-        raw_key = key.removesuffix(RECAP_SUFFIX).removesuffix(GATE_SUFFIX)
+        # a gated dataset is the gate's copy of the raw build every ungated variant with this build shares
+        raw_key = dataset_key(cfg, False) if key.endswith(GATE_SUFFIX) else key.removesuffix(RECAP_SUFFIX)
         raw_cfg = cfg.model_copy(deep=True)
         raw_cfg.output.dir = spec.output / "datasets" / raw_key
         raw_cfg.train.data = dataset_dir(spec, raw_key)
