@@ -1,9 +1,10 @@
-"""Model FLOP/s of our real training step as a fraction of this machine's in-process bf16 GEMM peak.
+"""Model FLOP/s of our real training step as a fraction of this machine's in-process GEMM peak.
 
     python benchmarks/train_utilisation.py [--data DATASET_DIR] [--models a,b] [--batch 64] [--rounds 8]
 
 Everything runs in ONE process with one thread: the GEMM peak (best of several large square matmuls, bf16
-and fp32) and `synthmphn.train.loop.train_step` (bf16 autocast, mpclip, m = 2, grad clip 1, AdamW as
+and fp32) and `synthmphn.train.loop.train_step` (the precision `train.precision=auto` picks here: bf16 autocast
+where the CPU runs bf16 natively (AMX/AVX512), else fp32; mpclip, m = 2, grad clip 1, AdamW as
 `create_optimizer` makes it, the model prepared as `run_training` prepares it) on a real batch of a built
 dataset, for each shipped model config. Model FLOPs are counted by torch.utils.flop_counter.FlopCounterMode
 over one whole step (forward + backward matmuls and convolutions; elementwise work counts 0). Rounds are
@@ -12,7 +13,9 @@ machine's noise mostly cancels. Without --data a small quickstart dataset is bui
 
 "<model> plain" is the quickstart model's step before the speed-ups (docs/performance.md). The default clock
 is this process's CPU time (1 thread, so it leaves out the time other processes hold the core).
-The last line is `utilisation <ratio> of bf16 peak` for synth-tiny-cnn-32 (the quickstart model).
+The last line is `utilisation <ratio> of bf16 peak` for synth-tiny-cnn-32 (the quickstart model); on a CPU
+without native bf16 (an AVX2-only AMD Zen 3 ran a bf16 GEMM at 0.001 TFLOP/s) the step runs in fp32 and the
+line reads `of fp32 peak`, the fastest precision that machine has.
 """
 
 from __future__ import annotations
@@ -41,8 +44,10 @@ from synthmphn.models.factory import tiny_model_names, to_channels_last
 from synthmphn.models.gemm_conv import use_gemm_convs
 from synthmphn.train import loop
 from synthmphn.train.optim import create_optimizer
+from synthmphn.train.precision import resolve_precision
 
 QUICKSTART_MODEL = "synth-tiny-cnn-32"
+PRECISION = resolve_precision("auto", "cpu")  # the precision the quickstart trains in on this machine
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -104,7 +109,9 @@ def step_of(
 
     def step() -> object:
         with mock.patch.object(loop, "attention_backend", backend):
-            return loop.train_step(model, loss_fn, optimizer, scaler, [batch], "bf16", grad_clip=1.0, step=1)
+            return loop.train_step(
+                model, loss_fn, optimizer, scaler, [batch], PRECISION, grad_clip=1.0, step=1
+            )
 
     step()  # warm-up (oneDNN primitive caches, optimiser state)
     counter = FlopCounterMode(display=False)
@@ -139,29 +146,32 @@ def main() -> None:
             steps[f"{QUICKSTART_MODEL} plain"] = step_of(QUICKSTART_MODEL, dataset_dir, args.batch, True)
     peak_n, bf16_peak = gemm_peak(torch.bfloat16)
     fp32_n, fp32_peak = gemm_peak(torch.float32)
+    peak_dtype = torch.bfloat16 if PRECISION == "bf16" else torch.float32
+    if PRECISION != "bf16":
+        peak_n = fp32_n
     seconds: dict[str, list[float]] = {name: [] for name in steps}
     ratios: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(args.rounds):
-        peak_s = matmul_seconds(peak_n, torch.bfloat16)
+        peak_s = matmul_seconds(peak_n, peak_dtype)
         for name, (step, flops) in steps.items():
             start = clock()
             step()
             seconds[name].append(clock() - start)
             ratios[name].append((flops / seconds[name][-1]) / (2 * peak_n**3 / peak_s))
     print(
-        f"threads 1, batch {args.batch} captions × 2 images, bf16 autocast, {args.rounds} interleaved rounds, {args.clock} clock"
+        f"threads 1, batch {args.batch} captions × 2 images, {PRECISION} (train.precision=auto), {args.rounds} interleaved rounds, {args.clock} clock"
     )
     print(
         f"GEMM peak bf16 {bf16_peak / 1e12:.3f} TFLOP/s (n = {peak_n}), fp32 {fp32_peak / 1e9:.0f} GFLOP/s (n = {fp32_n})"
     )
-    print(f"{'model':<24} {'GFLOP/step':>10} {'s/step':>8} {'GFLOP/s':>8} {'of bf16 peak':>12}")
+    print(f"{'model':<24} {'GFLOP/step':>10} {'s/step':>8} {'GFLOP/s':>8} {f'of {PRECISION} peak':>12}")
     for name, (_, flops) in steps.items():
         median = statistics.median(seconds[name])
         print(
             f"{name:<24} {flops / 1e9:>10.2f} {median:>8.3f} {flops / median / 1e9:>8.1f} {statistics.median(ratios[name]):>12.3f}"
         )
     if QUICKSTART_MODEL in ratios:
-        print(f"utilisation {statistics.median(ratios[QUICKSTART_MODEL]):.3f} of bf16 peak")
+        print(f"utilisation {statistics.median(ratios[QUICKSTART_MODEL]):.3f} of {PRECISION} peak")
 
 
 if __name__ == "__main__":

@@ -129,3 +129,21 @@ def test_identity_differences_compare_nested_and_dotted_records():
         "shards.groups_per_shard: was (unset), now 4",
     ]
     assert identity_differences(old, {"seed": 1, "images.size": 16, "images.format": "png"}) == []
+
+
+def test_reference_pool_defaults_and_validation():
+    cfg = RunConfig()
+    assert cfg.splits.reference_pool == cfg.images.pool  # the default pool's five faithful styles
+    assert "procedural:mosaic" not in cfg.splits.reference_pool  # the default held-out style
+    assert load_config(None, ["splits.reference_pool=null"]).splits.reference_pool is None
+    with pytest.raises(
+        ConfigError, match=r"splits.reference_pool: Value error, splits.reference_pool must name"
+    ):
+        load_config(None, ["splits.reference_pool=[]"])
+    with pytest.raises(ConfigError, match=r"splits.reference_pool has duplicates"):
+        load_config(None, ["splits.reference_pool=[procedural:flat, procedural:flat]"])
+    # Part of the build identity: another reference pool is another dataset.
+    other = load_config(None, ["splits.reference_pool=[procedural:ink]"])
+    assert identity_differences(stage_identity(cfg, "build"), stage_identity(other, "build")) == [
+        f"splits.reference_pool: was {cfg.splits.reference_pool!r}, now ['procedural:ink']"
+    ]

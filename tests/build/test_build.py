@@ -25,6 +25,7 @@ import yaml
 from PIL import Image
 
 from synthmphn.build import BuildError, run_build
+from synthmphn.build.plan import split_plans
 from synthmphn.captions.base import CAPTION_BACKENDS, CaptionResult
 from synthmphn.config import CaptionsConfig, ImagesConfig, RunConfig, validate_config
 from synthmphn.data.manifest import Manifest
@@ -114,7 +115,11 @@ def fake_config(out: Path, **overrides: object) -> RunConfig:
             "heldout_style": f"{FAKE_KIND}:c",
         },
         "shards": {"groups_per_shard": 4},
-        "splits": {"heldout_groups": 4, "heldout_style_groups": 3},
+        "splits": {
+            "heldout_groups": 4,
+            "heldout_style_groups": 3,
+            "reference_pool": [f"{FAKE_KIND}:a", f"{FAKE_KIND}:b"],
+        },
     }
     for dotted, value in overrides.items():
         node = tree
@@ -293,6 +298,55 @@ def test_heldout_style_inside_pool_is_refused(tmp_path: Path) -> None:
         run_build(fake_config(tmp_path, images__heldout_style=f"{FAKE_KIND}:a"))
 
 
+def test_heldout_splits_do_not_depend_on_the_training_pool(reference: Path, tmp_path: Path) -> None:
+    """Two variants with other pools and strategies share byte-identical held-out shards and captions."""
+    single = run_build(
+        fake_config(tmp_path / "single", images__pool=[f"{FAKE_KIND}:a"], images__strategy="single")
+    )
+    other = fake_config(
+        tmp_path / "random",
+        images__pool=[f"{FAKE_KIND}:b", f"{FAKE_KIND}:d"],
+        images__strategy="msm-random",
+        images__per_caption=3,
+    )
+    shuffled = run_build(other)
+    for name in ("heldout-000000.tar", "heldout_style-000000.tar"):
+        digests = {hashlib.sha256((d / name).read_bytes()).hexdigest() for d in (reference, single, shuffled)}
+        assert len(digests) == 1, name
+    for split in ("heldout", "heldout_style"):
+        cached = {(d / "captions" / f"{split}.jsonl").read_bytes() for d in (reference, single, shuffled)}
+        assert len(cached) == 1, split
+    assert (single / "train-000000.tar").read_bytes() != (reference / "train-000000.tar").read_bytes()
+    heldout = GroupStore(shuffled, split="heldout")
+    assert [sorted(r.generator for r in g.images) for g in heldout.groups] == [
+        [f"{FAKE_KIND}:a", f"{FAKE_KIND}:b"]
+    ] * 4
+    train = GroupStore(shuffled)
+    assert {r.generator for g in train.groups for r in g.images} <= {f"{FAKE_KIND}:b", f"{FAKE_KIND}:d"}
+    texts = {g.caption for g in train.groups} | {n.text for g in train.groups for n in g.negatives}
+    assert not texts & (
+        {g.caption for g in heldout.groups} | {n.text for g in heldout.groups for n in g.negatives}
+    )
+
+
+def test_null_reference_pool_draws_heldout_with_the_training_pool(tmp_path: Path) -> None:
+    cfg = fake_config(
+        tmp_path, images__pool=[f"{FAKE_KIND}:d"], images__strategy="single", splits__reference_pool=None
+    )
+    heldout = GroupStore(run_build(cfg), split="heldout")
+    assert {r.generator for g in heldout.groups for r in g.images} == {f"{FAKE_KIND}:d"}
+    assert {len(g.images) for g in heldout.groups} == {2}  # images.per_caption
+
+
+def test_reference_pool_with_the_heldout_style_is_refused(tmp_path: Path) -> None:
+    profiled = [f"{FAKE_KIND}:a", f"{FAKE_KIND}:c?fidelity=0.5"]
+    with pytest.raises(
+        BuildError, match=r"splits.reference_pool includes the held-out style 'buildtestfake:c'"
+    ):
+        run_build(fake_config(tmp_path, splits__reference_pool=profiled))
+    assert not (tmp_path / "dataset").exists()
+
+
 def test_no_heldout_style_skips_that_split(tmp_path: Path) -> None:
     dataset = run_build(fake_config(tmp_path, images__heldout_style=None, captions__n_groups=4))
     assert Manifest.load(dataset).splits() == ["train", "heldout"]
@@ -400,3 +454,30 @@ def test_default_build_end_to_end(tmp_path: Path) -> None:
     assert len(store) == 100 and len(store.caption_images(0)) == 5
     assert {r.generator for r in store.caption_images(0)} == set(cfg.images.pool)
     assert store.image(0, "base.0.png").size == (64, 64)
+
+
+def test_default_reference_plan_is_the_default_training_plan_and_is_recorded(reference: Path) -> None:
+    """A default run's heldout is drawn as before (the default pool, msm-all, 5 each); the summary says how."""
+    plans = split_plans(RunConfig())
+    assert plans["heldout"] == plans["train"]
+    assert (
+        split_plans(validate_config({"images": {"pool": ["procedural:ink"], "strategy": "single"}}))[
+            "heldout"
+        ]
+        == plans["train"]
+    )
+    summary = yaml.safe_load((reference / "build_summary.json").read_text())
+    assert summary["heldout_render"] == {
+        "heldout": {
+            "pool": [f"{FAKE_KIND}:a", f"{FAKE_KIND}:b"],
+            "strategy": "msm-all",
+            "per_caption": 2,
+            "scope": "shared",
+        },
+        "heldout_style": {
+            "pool": [f"{FAKE_KIND}:c"],
+            "strategy": "single",
+            "per_caption": 1,
+            "scope": "shared",
+        },
+    }

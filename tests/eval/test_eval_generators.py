@@ -6,11 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_fakes import SUBJECTS, ConceptEncoder, World, subject_in
+from eval_fakes import COLOURS, SUBJECTS, ConceptEncoder, World, make_group, subject_in
 
 import synthmphn.eval.generators as generators_module
 from synthmphn.config import EvalConfig
-from synthmphn.eval.generators import class_diversity, generators_task, mean_pairwise_distance
+from synthmphn.data.manifest import Manifest, ShardEntry, shard_name
+from synthmphn.data.shards import write_shard
+from synthmphn.eval.generators import capped, class_diversity, generators_task, mean_pairwise_distance
 from synthmphn.eval.reference import ClipReference
 
 
@@ -63,3 +65,36 @@ def test_the_evaluated_model_does_not_move_the_map(
     b = generators_task(sighted, dataset, tmp_path / "b", EvalConfig())
     assert a.tables["generators"] == b.tables["generators"]
     assert all(row["recognizability"] == 1.0 for row in a.tables["generators"])
+
+
+def add_train_split(dataset: Path, world: World, generator: str, n_groups: int) -> None:
+    """Adds a `train` shard drawn by `generator` alone to a fake dataset (its own pool, unlike `heldout`)."""
+    samples = [
+        make_group(world, f"g{n:04d}", SUBJECTS[n % 3], COLOURS[n % 2], [generator], "train")
+        for n in range(n_groups)
+    ]
+    path = dataset / shard_name("train", 0)
+    sha = write_shard(path, samples)
+    manifest = Manifest.load(dataset)
+    n_images = sum(len(images) for _, images in samples)
+    manifest.add(
+        ShardEntry(path=path.name, split="train", index=0, n_groups=n_groups, n_images=n_images, sha256=sha)
+    )
+    manifest.save()
+
+
+def test_the_map_shows_the_training_pool_not_the_reference_pool(
+    dataset: Path, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a train split, the map's rows are its generators (capped per generator) and the held-out style;
+    `heldout` (drawn by the reference pool, fake:a / fake:b here) is not the run's pool."""
+    add_train_split(dataset, world, "fake:own", n_groups=5)
+    monkeypatch.setattr(generators_module, "MAP_IMAGES", 4)
+    judge_with(monkeypatch, ConceptEncoder(lambda image: world.about(image, "subject"), subject_in))
+    result = generators_task(ConceptEncoder(str, str), dataset, tmp_path, EvalConfig())
+    assert result.errors == []
+    rows = {row["generator"]: row for row in result.tables["generators"]}
+    assert set(rows) == {"fake:own", "fake:style"}
+    assert rows["fake:own"]["n_images"] == 4 and not rows["fake:own"]["heldout_style"]  # 15 images, 4 kept
+    assert rows["fake:style"]["n_images"] == 4 and rows["fake:style"]["heldout_style"]
+    assert capped(["x", "y", "x", "x"], limit=2).tolist() in ([0, 1, 2], [0, 1, 3], [1, 2, 3])

@@ -37,8 +37,13 @@ def test_grid_table_and_resume_equals_fresh(tmp_path: Path, tiny_grid_base: str)
         ("compositional/text_acc", "sym"),
         ("retrieval/i2t_r10", "mpclip"),  # not a headline number: any task metric can be a row
         ("retrieval/i2t_r10", "sym"),
+        ("retrieval/t2i_r1", "mpclip"),  # a shared set's row the grid did not list: every table shows it
+        ("retrieval/t2i_r1", "sym"),
     ]
     assert all(r["n"] == "2" for r in rows)
+    # Held-out captions drawn by the reference pool: the same shards for both variants, labelled shared.
+    assert {r["scope"] for r in rows} == {"shared"}
+    assert "| retrieval/i2t_r1 [shared] |" in fresh.read_text()
     # Both variants train on one shared dataset.
     assert len(list((tmp_path / "a" / "out" / "datasets").iterdir())) == 1
     assert (fresh.parent / "report.html").read_text().count("<table") >= 1

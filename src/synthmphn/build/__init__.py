@@ -2,7 +2,8 @@
 
 The job, like img2dataset's, is sharded, resumable and reports throughput; one file per role:
 
-    plan.py     what each split renders (RenderPlan), one ShardTask per shard, BuildError
+    plan.py     what each split renders (RenderPlan; `heldout` by splits.reference_pool), one ShardTask
+                per shard, BuildError
     checks.py   checks that fail in seconds (generators, strategies, engine, folders, an existing dataset's
                 build identity) and the dataset folder's lock
     captions.py the caption stage: every split's drafts (train g..., heldout h..., heldout_style s...),

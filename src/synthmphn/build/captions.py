@@ -1,7 +1,9 @@
 """The caption stage of a build: every split's caption drafts, cached so a resumed build reuses them.
 
-Splits: `train` (ids g...), `heldout` (h..., unseen captions, the training pool) and `heldout_style` (s...,
-unseen captions, drawn only by `images.heldout_style`). The cache in `dataset/captions/` keeps a resumed
+Splits: `train` (ids g...), `heldout` (h..., unseen captions, drawn by `splits.reference_pool`, or the
+training pool when that is null) and `heldout_style` (s..., unseen captions, drawn only by
+`images.heldout_style`). Held-out captions depend on the caption config and seed alone, never on the images
+section, so every variant of a grid that shares the caption config gets the same held-out texts. The cache in `dataset/captions/` keeps a resumed
 build on the same captions even when the backend is a non-deterministic LLM.
 """
 

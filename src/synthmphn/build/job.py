@@ -54,7 +54,7 @@ from synthmphn.provenance import write_run_info
 
 def prepare(cfg: RunConfig) -> dict[str, RenderPlan]:
     """Every check that needs no caption or image: generators, strategies, engine, folders."""
-    plans = split_plans(cfg.images)
+    plans = split_plans(cfg)
     check_generators(plans)
     check_strategies(plans, cfg.seed)
     check_engine(cfg.images)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from synthmphn.config import ImagesConfig, RunConfig
-from synthmphn.data.manifest import shard_name
+from synthmphn.data.manifest import IN_DOMAIN, SHARED, shard_name
 from synthmphn.data.records import CaptionDraft
 from synthmphn.images import GENERATORS, parse_generator_name
 
@@ -46,18 +47,59 @@ class ShardTask:
     plugin_modules: tuple[str, ...] = ()
 
 
-def split_plans(images: ImagesConfig) -> dict[str, RenderPlan]:
-    """The render plan of each split; held-out captions use the training pool, the style split its own style."""
-    train = RenderPlan(tuple(images.pool), images.strategy, images.per_caption)
-    plans = {"train": train, "heldout": train}
+def style_of(name: str) -> str:
+    """A pool entry without its profile query (`procedural:flat?fidelity=0.8` -> `procedural:flat`)."""
+    return name.partition("?")[0]
+
+
+def reference_plan(cfg: RunConfig) -> RenderPlan:
+    """How `heldout` is drawn: `splits.reference_pool` with msm-all, one image per member (a set shared by
+    every variant, whatever its images.pool / strategy); `reference_pool: null` = the training plan."""
+    images, pool = cfg.images, cfg.splits.reference_pool
+    if pool is None:
+        return RenderPlan(tuple(images.pool), images.strategy, images.per_caption)
+    if images.heldout_style is not None and style_of(images.heldout_style) in {style_of(p) for p in pool}:
+        raise BuildError(
+            f"splits.reference_pool includes the held-out style {images.heldout_style!r}; held-out captions "
+            "are drawn in training-like styles: remove it from splits.reference_pool"
+        )
+    return RenderPlan(tuple(pool), "msm-all", len(pool))
+
+
+def split_plans(cfg: RunConfig) -> dict[str, RenderPlan]:
+    """The render plan of each split: train by images.pool / strategy, held-out captions by the reference pool
+    (`reference_plan`), the style split by its own style alone."""
+    images = cfg.images
+    if images.heldout_style is not None and images.heldout_style in images.pool:
+        raise BuildError(
+            f"images.heldout_style {images.heldout_style!r} is also in images.pool; the held-out style must "
+            "never be trained on: pick a style outside the pool (or set images.heldout_style=null)"
+        )
+    plans = {
+        "train": RenderPlan(tuple(images.pool), images.strategy, images.per_caption),
+        "heldout": reference_plan(cfg),
+    }
     if images.heldout_style is not None:
-        if images.heldout_style in images.pool:
-            raise BuildError(
-                f"images.heldout_style {images.heldout_style!r} is also in images.pool; the held-out style must "
-                "never be trained on: pick a style outside the pool (or set images.heldout_style=null)"
-            )
         plans["heldout_style"] = RenderPlan((images.heldout_style,), "single", 1)
     return plans
+
+
+def heldout_render(cfg: RunConfig) -> dict[str, dict[str, Any]]:
+    """How each held-out split is drawn and its scope: SHARED when independent of images.pool / strategy (the
+    reference pool, the held-out style), IN_DOMAIN for `heldout` under `splits.reference_pool: null`. The build
+    summary records it; eval labels its sets by it."""
+    rows = {}
+    for split, plan in split_plans(cfg).items():
+        if split == "train":
+            continue
+        in_domain = split == "heldout" and cfg.splits.reference_pool is None
+        rows[split] = {
+            "pool": list(plan.pool),
+            "strategy": plan.strategy,
+            "per_caption": plan.per_caption,
+            "scope": IN_DOMAIN if in_domain else SHARED,
+        }
+    return rows
 
 
 def split_sizes(cfg: RunConfig) -> dict[str, int]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthmphn.build.plan import heldout_render
 from synthmphn.config import RunConfig
 from synthmphn.data.records import Group
 
@@ -61,7 +62,8 @@ def summary_of(
     run: dict[str, Any],
     cfg: RunConfig,
 ) -> dict[str, Any]:
-    """The build summary: dataset counts, rejections, and this run's throughput."""
+    """The build summary: dataset counts, how each held-out split was drawn (and its scope), rejections, and
+    this run's throughput."""
     counts = {
         s: {"groups": stats.groups[s], "images": stats.images[s], "shards": stats.shards[s]} for s in splits
     }
@@ -72,6 +74,7 @@ def summary_of(
         "dataset_dir": str(cfg.dataset_dir),
         "splits": counts,
         "skipped_splits": skipped,
+        "heldout_render": heldout_render(cfg),
         "generators": dict(sorted(stats.generators.items())),
         "negative_kinds": dict(sorted(stats.negative_kinds.items())),
         "rejections": dict(sorted(rejections.items())),
@@ -97,6 +100,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     ):
         items = ", ".join(f"{k} {v}" for k, v in summary[key].items()) or "none"
         lines.append(f"  {title}: {items}")
+    for split, row in summary.get("heldout_render", {}).items():
+        lines.append(
+            f"  {split} drawn by: {', '.join(row['pool'])} ({row['strategy']}, {row['per_caption']} per caption; "
+            f"{row['scope']})"
+        )
     lines.append(
         f"  this run: {run['shards_rendered']} shards rendered, {run['shards_skipped']} already done; "
         f"{run['groups_rendered']} groups, {run['images_rendered']} images in {run['wall_s']:.1f} s "

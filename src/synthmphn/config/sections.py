@@ -80,6 +80,17 @@ class DiffusersConfig(StrictModel):
     negative_prompt: str | None = None
 
 
+REFERENCE_POOL = [
+    "procedural:flat",
+    "procedural:sketch",
+    "procedural:photo",
+    "procedural:pixel",
+    "procedural:painterly",
+]
+"""The default `splits.reference_pool`: the five styles of the default images.pool, unprofiled (faithful), so
+a default run's `heldout` images are what they were when it was drawn by the training pool."""
+
+
 MAX_IMAGE_SIZE = 2048
 """Largest images.size (pixels per side): every image is held decoded in memory while a shard is written."""
 
@@ -87,13 +98,7 @@ MAX_IMAGE_SIZE = 2048
 class ImagesConfig(StrictModel):
     """Image stage: the generator pool and how its members share the image budget."""
 
-    pool: list[str] = [
-        "procedural:flat",
-        "procedural:sketch",
-        "procedural:photo",
-        "procedural:pixel",
-        "procedural:painterly",
-    ]
+    pool: list[str] = list(REFERENCE_POOL)
     strategy: Literal["single", "msm-random", "msm-all"] = "msm-all"
     per_caption: int = Field(5, ge=1)
     size: int = Field(64, ge=8)
@@ -129,10 +134,30 @@ class ShardsConfig(StrictModel):
 
 
 class SplitsConfig(StrictModel):
-    """Held-out groups written by `build` next to the training shards (never trained on)."""
+    """Held-out groups written by `build` next to the training shards (never trained on).
+
+    `heldout` is drawn by `reference_pool` with msm-all, one image per member, whatever `images.pool` and
+    `images.strategy` are, so every variant of a grid is evaluated on the same images (a "shared" set);
+    `reference_pool: null` draws it with the training pool instead (an "in-domain" set, per variant).
+    """
 
     heldout_groups: int = Field(200, ge=0)
     heldout_style_groups: int = Field(200, ge=0)
+    reference_pool: list[str] | None = list(REFERENCE_POOL)
+
+    @field_validator("reference_pool")
+    @classmethod
+    def _reference_pool_valid(cls, pool: list[str] | None) -> list[str] | None:
+        if pool is None:
+            return None
+        if not pool:
+            raise ValueError(
+                "splits.reference_pool must name at least one generator (or be null: draw the held-out "
+                "captions with images.pool, in-domain)"
+            )
+        if len(set(pool)) != len(pool):
+            raise ValueError(f"splits.reference_pool has duplicates: {pool}")
+        return pool
 
 
 # ----------------------------------------------------------------------------- train
@@ -185,7 +210,8 @@ class TrainConfig(StrictModel):
     weight_decay: float = Field(0.1, ge=0)
     warmup_steps: int = Field(50, ge=0)
     grad_clip: float | None = 1.0
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # auto: bf16 autocast where the device runs bf16 natively (AMX/AVX512-BF16 CPUs, CUDA), else fp32
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
     # Micro-batches per optimiser step. Each micro-batch is its own contrastive problem (B captions see only
     # each other) and their losses are averaged: NOT equivalent to one batch of accum_steps·B captions
     # (fewer negatives per row); it only saves memory at the same images per step.

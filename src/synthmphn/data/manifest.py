@@ -24,6 +24,11 @@ from synthmphn.io import atomic_write_json, atomic_write_text
 MANIFEST_NAME = "manifest.jsonl"
 SIZES_NAME = "sizes.json"
 SPLITS = ("train", "heldout", "heldout_style")
+SHARED = "shared"
+"""Scope of an eval set drawn the same way for every variant of a grid (real sets, the held-out style, held-out
+captions drawn by `splits.reference_pool`): numbers on it compare variants on identical data."""
+IN_DOMAIN = "in-domain"
+"""Scope of an eval set drawn by the run's own training pool (`splits.reference_pool: null`): per variant."""
 
 
 _VERIFIED: set[tuple[str, int, int, str]] = set()

@@ -1,7 +1,9 @@
 """Generator analysis: recognizability vs diversity per generator of the pool (the thesis's trade-off).
 
-Over every held-out image (the `heldout` split, drawn by each pool generator, plus the `heldout_style`
-split, drawn by the held-out style), grouped by the generator that drew it:
+Over the run's own pool (images of the `train` split, at most `MAP_IMAGES` per generator, subsampled with
+EVAL_SEED; the `heldout` split instead for a dataset without one) plus the `heldout_style` split (drawn by the
+held-out style), grouped by the generator that drew it. Not `heldout` when there is a train split: that is
+drawn by `splits.reference_pool`, the same for every variant, so it would not show the run's pool.
 
     recognizability = share of its images whose subject the reference model classifies correctly
     diversity       = mean over classes c of  mean_{i<j} (1 - cos(f(x_i), f(x_j)))  for its images of c
@@ -23,13 +25,17 @@ from typing import Any
 import numpy as np
 
 from synthmphn.config import EvalConfig
+from synthmphn.data.manifest import Manifest
 from synthmphn.eval.base import EVAL_SEED, EVAL_TASKS, Encoder, TaskResult, recording_errors
-from synthmphn.eval.groups import HELDOUT, HELDOUT_STYLE, open_split, read_classes, split_images
+from synthmphn.eval.groups import HELDOUT, HELDOUT_STYLE, GroupSource, open_split, read_classes, split_images
 from synthmphn.eval.plots import save_tradeoff_scatter
 from synthmphn.eval.ranking import expected_top_k
 from synthmphn.eval.reference import Reference, load_reference
 
 MAX_PER_CLASS = 256
+MAP_IMAGES = 500
+"""Images judged per generator (base and negatives, subsampled with EVAL_SEED): bounds the train split's cost."""
+TRAIN = "train"
 
 
 def mean_pairwise_distance(features: np.ndarray) -> float:
@@ -84,29 +90,55 @@ def reference_for(config: EvalConfig) -> Reference:
     return load_reference(config.reference_model, config.device, config.batch_size)
 
 
+def pool_source(dataset_dir: Path | None) -> tuple[str, GroupSource]:
+    """(split, groups) showing the run's own generator pool: `train`, or `heldout` for a dataset without it."""
+    if dataset_dir is not None and TRAIN in Manifest.load(Path(dataset_dir), missing_ok=True).splits():
+        return TRAIN, open_split(dataset_dir, TRAIN)
+    return HELDOUT, open_split(dataset_dir, HELDOUT)
+
+
+def capped(generators: list[str], limit: int | None = None, seed: int = EVAL_SEED) -> np.ndarray:
+    """Indices keeping at most `limit` (default `MAP_IMAGES`) images per generator (seeded subsample, in order)."""
+    limit = MAP_IMAGES if limit is None else limit
+    names = np.array(generators)
+    rng = np.random.default_rng(seed)
+    keep = []
+    for name in sorted(set(generators)):
+        rows = np.flatnonzero(names == name)
+        keep.append(np.sort(rng.choice(rows, limit, replace=False)) if len(rows) > limit else rows)
+    return np.sort(np.concatenate(keep)) if keep else np.array([], dtype=int)
+
+
 @EVAL_TASKS.register("generators")
 def generators_task(
     encoder: Encoder, dataset_dir: Path | None, out_dir: Path, config: EvalConfig
 ) -> TaskResult:
-    """Per-generator recognizability and diversity on the held-out splits, judged by the reference model
-    (the evaluated `encoder` is not used: the map must not depend on the run)."""
+    """Per-generator recognizability and diversity of the run's pool and the held-out style, judged by the
+    reference model (the evaluated `encoder` is not used: the map must not depend on the run)."""
     result = TaskResult()
-    sources = {}
-    for split in (HELDOUT, HELDOUT_STYLE):
-        with recording_errors(result, split):
-            sources[split] = open_split(dataset_dir, split)
+    sources: dict[str, GroupSource] = {}
+    with recording_errors(result, "pool"):
+        split, source = pool_source(dataset_dir)
+        sources[split] = source
+    with recording_errors(result, HELDOUT_STYLE):
+        sources[HELDOUT_STYLE] = open_split(dataset_dir, HELDOUT_STYLE)
     if not sources:
         return result
     classes = read_classes(dataset_dir, list(sources.values()))
     parts = {split: split_images(source, classes, split) for split, source in sources.items()}
-    images = [image for p in parts.values() for image in p.labelled.images]
-    labels = np.concatenate([p.labelled.labels for p in parts.values()])
-    generators = [g for p in parts.values() for g in p.generators]
+    images, labels, generators = [], [], []
+    for part in parts.values():
+        keep = capped(part.generators)
+        images += [part.labelled.images[int(i)] for i in keep]
+        labels.append(part.labelled.labels[keep])
+        generators += [part.generators[int(i)] for i in keep]
     style = set(parts[HELDOUT_STYLE].generators) if HELDOUT_STYLE in parts else set()
-    style -= set(parts[HELDOUT].generators) if HELDOUT in parts else set()
+    for split, part in parts.items():
+        if split != HELDOUT_STYLE:
+            style -= set(part.generators)
     reference = reference_for(config)
     logits, features = reference.judge(images, [c.subject for c in classes])
-    rows = generator_rows(features, logits, labels, generators, style)
+    rows = generator_rows(features, logits, np.concatenate(labels), generators, style)
     result.tables["generators"] = rows
     result.metrics["reference_model"] = reference.name
     for row in rows:

@@ -1,7 +1,9 @@
 """Held-out synthetic groups as eval data: class lists, labelled images and caption/image pairs.
 
-Splits written by `build`: `heldout` (unseen captions in the training styles, drawn by every pool
-generator) and `heldout_style` (unseen captions drawn only by the held-out style). The zero-shot class of
+Splits written by `build`: `heldout` (unseen captions drawn by every member of `splits.reference_pool`, a
+fixed list of faithful training-like styles independent of the run's images.pool / strategy, so every variant
+of a grid reads the same images: a "shared" set; with `reference_pool: null`, by the run's own pool:
+"in-domain", see eval/sets.py) and `heldout_style` (unseen captions drawn only by the held-out style, shared). The zero-shot class of
 an image is the subject of the caption it was drawn from; the class names are the display names from the
 dataset's `classes.json` (falling back to the subjects seen in the splits).
 """
@@ -161,8 +163,8 @@ def split_subject_images(dataset_dir: Path | None, split: str) -> LabelledImages
     images by the swapped subject). Negatives are included on purpose: their images are valid drawings of
     their own captions, and subject swaps add images of subjects the base captions of a small split rarely
     name. They share seed and layout with their base, so `groups` marks each group's images (the linear
-    probe splits by it). On `heldout` (unseen captions, training styles) this measures in-domain subject
-    recognition; on `heldout_style` it adds the shift to a style never trained on.
+    probe splits by it). On `heldout` (unseen captions, the reference pool's styles) this measures subject
+    recognition on captions never trained on; on `heldout_style` it adds the shift to a style never trained on.
     """
     source = open_split(dataset_dir, split)
     return split_images(source, read_classes(dataset_dir, [source]), split).labelled

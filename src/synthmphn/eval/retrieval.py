@@ -1,7 +1,8 @@
 """Image<->text retrieval on held-out groups: R@1/5/10 in both directions (CLIP_benchmark convention).
 
 Texts are the held-out base captions; images are every base image of those groups, so a caption has
-several positive images (one per generator / seed). Recall@k is the share of queries with at least one
+several positive images (one per generator / seed; `heldout` is drawn by `splits.reference_pool`, the same
+images for every variant of a grid). Recall@k is the share of queries with at least one
 positive in the top k: for text->image any of the caption's images counts; for image->text the one
 caption it was drawn from. Ties follow `eval.ranking` (expected value under a random order), so a
 constant embedding gives chance: i2t R@k = k / n_captions, t2i R@k = 1 - C(N - m, k) / C(N, k) for N

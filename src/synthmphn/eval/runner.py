@@ -2,6 +2,10 @@
 
 `RUN/eval/metrics.json` holds
     headline  flat `<task>/<metric>` numbers users compare first (real digits zero-shot and probe, ...)
+    headline_scopes  headline metric -> "shared" (the same set for every variant of a grid: real sets, the
+              held-out style, held-out captions drawn by `splits.reference_pool`) or "in-domain" (held-out
+              captions drawn by the run's own pool); see eval/sets.py
+    eval_sets {set: {scope, kind, pool, fingerprint}} for every set read (eval/sets.py)
     tasks     {task: {metrics, tables, plots (file names next to metrics.json), errors, skipped, seconds}}
               or {task: {error, seconds}} when the whole task failed
     errors    {task: [messages]} for everything that failed (also printed to stderr)
@@ -26,6 +30,7 @@ from synthmphn.config import RunConfig, config_to_dict
 from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult
 from synthmphn.eval.clip_benchmark import write_clip_benchmark_results
 from synthmphn.eval.features import CachedEncoder
+from synthmphn.eval.sets import eval_sets, metric_set
 from synthmphn.io import atomic_write_json, read_json
 from synthmphn.models.checkpoint import model_from_checkpoint
 from synthmphn.models.encoder import ClipEncoder
@@ -68,6 +73,16 @@ def headline_metrics(tasks: dict[str, dict[str, Any]], user_sets: list[str]) -> 
     for name in user_sets:
         keys += [f"zeroshot/{name}/acc1", f"linear_probe/{name}_acc"]
     return {key: flat[key] for key in keys if key in flat}
+
+
+def headline_scopes(headline: dict[str, float], sets: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Headline metric -> "shared" / "in-domain": the scope of the eval set it was measured on."""
+    scopes = {}
+    for key in headline:
+        name = metric_set(key, sets)
+        if name is not None:
+            scopes[key] = sets[name]["scope"]
+    return scopes
 
 
 def checkpoint_path(cfg: RunConfig) -> Path | None:
@@ -160,8 +175,12 @@ def run_eval(cfg: RunConfig, encoder: Encoder | None = None) -> Path:
         bar.set_postfix_str(name)
         tasks[name] = run_task(name, encoder, cfg)
     errors = collect_errors(tasks)
+    headline = headline_metrics(tasks, [d.name for d in cfg.eval.datasets])
+    sets = eval_sets(cfg.dataset_dir, cfg.eval)
     metrics = {
-        "headline": headline_metrics(tasks, [d.name for d in cfg.eval.datasets]),
+        "headline": headline,
+        "headline_scopes": headline_scopes(headline, sets),
+        "eval_sets": sets,
         "tasks": tasks,
         "errors": errors,
         "complete": not errors,

@@ -8,8 +8,8 @@ and we report acc1, acc5 (only with >= 5 classes, as CLIP_benchmark), mean per-c
 accuracy over the classes present) and each class's top-1 accuracy. Ties follow `eval.ranking` (expected
 value under a random order). Datasets: the built-in real sets (sklearn digits, MNIST, Fashion-MNIST; a set
 that is not installed is recorded as an error naming how to install it, the others still run), the
-held-out captions in the training styles (in-domain subject recognition), the held-out procedural style,
-and every `eval.datasets` entry.
+held-out captions (drawn by `splits.reference_pool`, shared by every variant of a grid; see eval/sets.py), the
+held-out procedural style, and every `eval.datasets` entry.
 """
 
 from __future__ import annotations

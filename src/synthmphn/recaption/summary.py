@@ -98,8 +98,8 @@ def evaluate_captioner(
 ) -> dict[str, Any] | None:
     """Exact match, subject and attribute accuracy of the captioner on the base images of the first heldout groups.
 
-    The heldout split has unseen captions drawn by the training styles, so it measures how the captioner
-    generalises. The result is cached in `cache` (a resumed run does not caption again).
+    The heldout split has unseen captions drawn by `splits.reference_pool` (faithful training-like styles;
+    the training pool when that is null), so it measures how the captioner generalises. The result is cached in `cache` (a resumed run does not caption again).
     """
     n = cfg.recaption.eval_groups
     entries = source.entries("heldout")

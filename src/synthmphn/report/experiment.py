@@ -8,7 +8,10 @@ report.html) shows that one marking. `claim_rows` calls each claim "better beats
 paired per-seed differences with `stats.compare_variants` (95 % t or bootstrap CI; "held" / "reversed" only
 when the CI excludes 0, else "not separable"), shown as the claims table in the same four outputs
 (claims.csv). Every run's numbers include the multi-task `aggregate` (`report.aggregate`), its terms printed
-under the table. The HTML page reuses the run report's building blocks (tables, CSS, embedded PNGs) so both
+under the table. Each row names the scope of its eval set (`metric_scopes`, from every run's `eval_sets` in
+eval/metrics.json): `[shared]` for sets every variant reads alike (real sets, held-out style, held-out captions
+drawn by `splits.reference_pool`; checked per seed by the shards' fingerprints), `[in-domain]` for held-out
+captions drawn by each variant's own pool; the `SHARED_ROWS` are in every table. The HTML page reuses the run report's building blocks (tables, CSS, embedded PNGs) so both
 pages look alike.
 """
 
@@ -28,8 +31,10 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from synthmphn.io import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: E402
-from synthmphn.report.aggregate import AGGREGATE, aggregate_note, aggregate_score  # noqa: E402
+from synthmphn.data.manifest import IN_DOMAIN, SHARED  # noqa: E402
+from synthmphn.eval.sets import metric_set  # noqa: E402
+from synthmphn.io import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json  # noqa: E402
+from synthmphn.report.aggregate import AGGREGATE, AGGREGATE_TERMS, aggregate_note, aggregate_score  # noqa: E402
 from synthmphn.report.html import CSS, figure_html, table_html  # noqa: E402
 from synthmphn.report.load import load_runs, lookup, read_recaption_summary  # noqa: E402
 from synthmphn.report.markdown import table_markdown  # noqa: E402
@@ -37,7 +42,17 @@ from synthmphn.report.plots import figure_png, generator_scatter  # noqa: E402
 from synthmphn.report.tables import Row, Table, direction, generator_table, mark_best  # noqa: E402
 from synthmphn.stats import compare_variants  # noqa: E402
 
-CSV_FIELDS = ["metric", "variant", "mean", "std", "n", "best"]
+CSV_FIELDS = ["metric", "variant", "mean", "std", "n", "best", "scope"]
+SHARED_ROWS = (
+    "zeroshot/digits/acc1",
+    "zeroshot/heldout/acc1",
+    "zeroshot/heldout_style/acc1",
+    "retrieval/i2t_r1",
+    "retrieval/t2i_r1",
+)
+"""Rows every grid table shows (appended when a grid's `metrics:` leaves them out): one number per shared set."""
+NOT_IDENTICAL = "shared, not identical across variants"
+"""The label of a set every run calls shared whose images differ between the variants of one seed."""
 CLAIM_FIELDS = ["claim", "metric", "better", "worse", "n", "difference", "low", "high", "method", "verdict"]
 # The rows of the recaptioning table: label -> dotted key of recaption_summary.json.
 RECAPTION_ROWS = {
@@ -89,6 +104,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def with_shared_rows(metrics: list[str] | None) -> list[str] | None:
+    """A grid's table rows with any of `SHARED_ROWS` it lacks appended (None = every metric: unchanged)."""
+    if metrics is None:
+        return None
+    return [*metrics, *(m for m in SHARED_ROWS if m not in metrics)]
+
+
 def summarise(
     table: dict[str, dict[int, dict[str, float]]], metrics: list[str] | None
 ) -> list[dict[str, Any]]:
@@ -121,7 +143,8 @@ def summarise(
 
 
 def summary_table(rows: list[dict[str, Any]], variants: list[str]) -> Table:
-    """Metrics × variants with 'mean ± std' cells; the cells `summarise` marked best are marked."""
+    """Metrics × variants with 'mean ± std' cells; the cells `summarise` marked best are marked. A row whose
+    eval set has a scope (`metric_scopes`) is labelled `metric [shared]` / `metric [in-domain]`."""
     cell = {(r["metric"], r["variant"]): r for r in rows}
     out = []
     for metric in dict.fromkeys(r["metric"] for r in rows):
@@ -129,13 +152,83 @@ def summary_table(rows: list[dict[str, Any]], variants: list[str]) -> Table:
         values = ["–"] * len(variants)
         for i, r in found:
             values[i] = f"{r['mean']:.3f} ± {r['std']:.3f}"
-        out.append(Row(metric, values, best={i for i, r in found if r.get("best")}))
+        scope = next((r.get("scope") for _, r in found if r.get("scope")), None)
+        label = f"{metric} [{scope}]" if scope else metric
+        out.append(Row(label, values, best={i for i, r in found if r.get("best")}))
     return Table("Results (mean ± sample std over seeds)", "metric", variants, out)
 
 
 def results_markdown(rows: list[dict[str, Any]], variants: list[str]) -> str:
     """The summary table in markdown: one row per metric, one column per variant, best cells in bold."""
     return table_markdown(summary_table(rows, variants))
+
+
+def run_eval_sets(run_dirs: list[Path]) -> dict[Path, dict[str, dict[str, Any]]]:
+    """Each run's `eval_sets` record (eval/metrics.json; runs evaluated before it existed are left out)."""
+    found = {}
+    for run_dir in run_dirs:
+        try:
+            sets = read_json(Path(run_dir) / "eval" / "metrics.json").get("eval_sets")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(sets, dict) and sets:
+            found[Path(run_dir)] = sets
+    return found
+
+
+def set_scope(name: str, records: dict[Path, dict[str, dict[str, Any]]]) -> str | None:
+    """The grid's label for eval set `name`: IN_DOMAIN when any run drew it from its own pool; SHARED when
+    every run calls it shared and, per seed (`seed<k>` run folders), every variant read the same shards (equal
+    fingerprints); NOT_IDENTICAL when they did not; None when no run records the set."""
+    entries = [(run_dir, sets[name]) for run_dir, sets in records.items() if name in sets]
+    if not entries:
+        return None
+    if any(entry.get("scope") == IN_DOMAIN for _, entry in entries):
+        return IN_DOMAIN
+    per_seed: dict[str, set[str]] = {}
+    for run_dir, entry in entries:
+        if entry.get("fingerprint"):
+            per_seed.setdefault(run_dir.name, set()).add(entry["fingerprint"])
+    return NOT_IDENTICAL if any(len(prints) > 1 for prints in per_seed.values()) else SHARED
+
+
+def metric_scopes(metrics: list[str], run_dirs: list[Path]) -> dict[str, str]:
+    """metric -> the scope of the eval set it was measured on, over the grid's runs (`set_scope`); the
+    aggregate takes the least shared scope of its terms' sets. Metrics of no eval set are left out."""
+    records = run_eval_sets(run_dirs)
+    if not records:
+        return {}
+    names = {name for sets in records.values() for name in sets}
+    scope_of = {name: set_scope(name, records) for name in names}
+    rank = {SHARED: 0, NOT_IDENTICAL: 1, IN_DOMAIN: 2}
+    scopes = {}
+    for metric in metrics:
+        if metric == AGGREGATE:
+            terms = [scope_of.get(metric_set(t.metric, names) or "") for t in AGGREGATE_TERMS]
+            known = [t for t in terms if t is not None]
+            if known:
+                scopes[metric] = max(known, key=rank.__getitem__)
+            continue
+        name = metric_set(metric, names)
+        if name is not None and scope_of.get(name):
+            scopes[metric] = scope_of[name]
+    return scopes
+
+
+def scope_note(run_dirs: list[Path]) -> str:
+    """The line saying what the table's [shared] / [in-domain] labels mean, naming the reference pool."""
+    records = run_eval_sets(run_dirs)
+    if not records:
+        return ""
+    pools = {tuple(s["heldout"].get("pool") or ()) for s in records.values() if "heldout" in s}
+    shared_pool = [", ".join(p) for p in pools if p] if set_scope("heldout", records) == SHARED else []
+    drawn = f" (drawn by the reference pool: {shared_pool[0]})" if len(shared_pool) == 1 else ""
+    return (
+        "[shared] = the same eval set for every variant: the real sets, the held-out style and the held-out "
+        f"captions{drawn}; [in-domain] = held-out captions drawn by each variant's own training pool "
+        "(splits.reference_pool: null); [" + NOT_IDENTICAL + "] = called shared, but the variants of a seed "
+        "read different shards (e.g. a caption setting differs)."
+    )
 
 
 def budget_line(images_per_step: dict[str, float] | None) -> str:
@@ -231,7 +324,9 @@ def write_experiment_results(
 ) -> Path:
     """Writes results.md/.csv/.json, claims.csv and report.html (plots + per-run tables) into `out`;
     returns results.md. `per_seed` is variant -> seed -> flat numbers (`run_numbers`)."""
-    rows = summarise(per_seed, grid.metrics)
+    rows = summarise(per_seed, with_shared_rows(grid.metrics))
+    scopes = metric_scopes(list(dict.fromkeys(r["metric"] for r in rows)), grid.run_dirs)
+    rows = [{**r, "scope": scopes.get(r["metric"], "")} for r in rows]
     claims = claim_rows(per_seed, list(grid.claims), grid.interval)
     notes = notes_lines(grid, per_seed)
     body = [results_markdown(rows, grid.variants), *notes[-1:]]
@@ -260,6 +355,9 @@ def notes_lines(grid: GridResults, per_seed: dict[str, dict[int, dict[str, float
     budget = budget_line(grid.images_per_step).strip()
     if budget:
         lines.append(budget)
+    scope = scope_note(grid.run_dirs)
+    if scope:
+        lines.append(scope)
     runs = [values for seeds in per_seed.values() for values in seeds.values()]
     return [*lines, aggregate_note(runs)]
 

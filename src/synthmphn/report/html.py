@@ -34,8 +34,9 @@ NOTES = [
     "probe's chosen C are not ranked.",
     "digits = scikit-learn's real handwritten digits, mnist = 5,000 real MNIST digits, fashion_mnist = "
     "Fashion-MNIST's 10,000 test images (all real, never seen in training); heldout = unseen captions "
-    "drawn in the training styles; heldout_style = unseen captions drawn in a procedural style never used "
-    "for training.",
+    "drawn by the fixed reference pool (splits.reference_pool, the same images whatever a run trains on: "
+    "shared; with reference_pool null, by the run's own pool: in-domain); heldout_style = unseen captions "
+    "drawn in a procedural style never used for training (shared).",
     "Chance: zero-shot acc1 = 1 / classes, compositional accuracy = 0.5.",
 ]
 

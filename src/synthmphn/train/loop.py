@@ -59,6 +59,7 @@ from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_dist
 from synthmphn.train.hardness import HardnessCurriculum
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer, lr_at, set_lr
+from synthmphn.train.precision import with_resolved_precision
 from synthmphn.train.preflight import (
     check_fresh_start,
     check_loss_fits_model,
@@ -90,7 +91,7 @@ def run_training(cfg: RunConfig, resume: bool = False, overwrite: bool = False) 
     check_train_config(cfg)  # names, loss vs model config, device: before reading any data
     dist = init_distributed(cfg.train.device)
     try:
-        return _train(cfg, resume, overwrite, dist)
+        return _train(with_resolved_precision(cfg, dist.device), resume, overwrite, dist)
     finally:
         cleanup_distributed(dist)
 
