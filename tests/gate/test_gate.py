@@ -44,9 +44,9 @@ def gate_config(out: Path, **gate: object) -> RunConfig:
             "captions": {"n_groups": 48, "negatives_per_caption": 1, "subjects": list(SHAPES),
                          "attribute_rate": 0.3},
             "images": {"pool": [FAILING, FAITHFUL], "strategy": "msm-all", "per_caption": 2, "size": 32,
-                       "heldout_style": "procedural:sketch", "workers": 1},
+                       "heldout_style": "procedural:mosaic", "workers": 1},
             "shards": {"groups_per_shard": 24},
-            "splits": {"heldout_groups": 6, "heldout_style_groups": 4},
+            "splits": {"heldout_groups": 6, "heldout_style_groups": 4, "reference_pool": None},
             "gate": gate,
         }
     )  # fmt: skip
