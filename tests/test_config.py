@@ -103,7 +103,10 @@ def test_each_stage_keeps_only_its_sections():
     assert {k.split(".")[0] for k in stage_identity(cfg, "recaption")} == {"seed", "recaption"}
     assert "recaption.alpha" in stage_identity(cfg, "recaption")
     assert "recaption.eval_groups" not in stage_identity(cfg, "recaption")
-    with pytest.raises(ValueError, match="unknown stage 'eval'; known: build, train, recaption, run"):
+    assert {k.split(".")[0] for k in stage_identity(cfg, "gate")} == {"seed", "gate"}
+    assert "gate.threshold" in stage_identity(cfg, "gate")
+    assert "gate.device" not in stage_identity(cfg, "gate")  # execution: never changes the gated shards
+    with pytest.raises(ValueError, match="unknown stage 'eval'; known: build, train, recaption, gate, run"):
         stage_identity(cfg, "eval")
 
 

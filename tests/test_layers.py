@@ -8,7 +8,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "synthmphn"
 LOWER = ("eval", "data", "models", "losses", "train")
-UPPER = ("captions", "images", "build", "experiment", "analyse")
+UPPER = ("captions", "images", "build", "experiment", "analyse", "gate")
 
 
 def _imports(tree: ast.AST) -> list[tuple[ast.AST, str]]:

@@ -14,6 +14,7 @@ synthmphn recaption IN OUT [CONFIG] [overrides]  recaption shards with a caption
 synthmphn experiment SPEC [--jobs N] [--dry-run] a grid of runs differing in one factor
 synthmphn list [FAMILY]                          registered parts (losses, styles, ...) with one line each
 synthmphn analyse  DATASET [--reference R]       generators' recognizability vs diversity, transfer ceiling
+synthmphn gate     DATASET OUT [CONFIG] [overrides] [--overwrite]  drop / re-render failed generations
 """
 
 from __future__ import annotations
@@ -318,6 +319,32 @@ def analyse(
     except (ValueError, FileNotFoundError, KeyError) as err:
         _fail(err)
     typer.echo(format_analysis(result))
+
+
+@app.command()
+def gate(
+    dataset: Annotated[Path, typer.Argument(help="Built dataset folder (with manifest) to gate.")],
+    out: Annotated[Path, typer.Argument(help="Dataset folder to write (new, empty, or one gate made).")],
+    config: ConfigArg = None,
+    overrides: OverridesArg = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace a non-empty OUT not written by this gate job.")
+    ] = False,
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+) -> None:
+    """Score every train image against its caption (and its hard-negative partner) with a reference model;
+    drop, re-render or down-weight the failures (`gate.*`); write OUT and OUT/gate_summary.json."""
+    import torch
+
+    from synthmphn.gate import SUMMARY_NAME, run_gate
+
+    cfg = _load(config, overrides)
+    torch.set_num_threads(threads)
+    try:
+        path = run_gate(dataset, out, cfg, overwrite=overwrite)
+    except STAGE_ERRORS as err:
+        _fail(err)
+    typer.echo(f"gated: {path} (summary: {path / SUMMARY_NAME})")
 
 
 def main() -> None:  # pragma: no cover - console entry

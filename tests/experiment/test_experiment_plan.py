@@ -60,6 +60,27 @@ def test_recaptioned_datasets_differ_by_scorer_checkpoint(tmp_path: Path):
     assert len(datasets) == 3
 
 
+def test_gated_datasets_are_keyed_by_their_gate_settings(tmp_path: Path):
+    path = _write_spec(
+        tmp_path,
+        "name: t\nbase: base.yaml\noutput: out\nvariants:\n  raw: []\n  trained-alike: [train.loss=clip]\n"
+        "  drop: {gate: true, overrides: [gate.action=drop]}\n"
+        "  drop-on-gpu: {gate: true, overrides: [gate.action=drop, gate.device=cuda]}\n"
+        "  oracle: {gate: true, overrides: [gate.action=oracle]}\n",
+    )
+    runs, datasets = plan_grid(load_experiment(path))
+    keys = {r.variant: r.dataset_key for r in runs}
+    assert keys["raw"] == keys["trained-alike"] and not keys["raw"].endswith("-gate")
+    assert keys["drop"] == keys["drop-on-gpu"] != keys["oracle"]  # gate.device never changes the shards
+    assert keys["drop"].endswith("-gate") and keys["oracle"].endswith("-gate")
+    assert len(datasets) == 3
+    both = _write_spec(
+        tmp_path, "name: t\nbase: base.yaml\noutput: out\nvariants:\n  x: {gate: true, recaption: true}\n"
+    )
+    with pytest.raises(ValueError, match="either recaptioned or gated, not both"):
+        load_experiment(both)
+
+
 def test_data_seed_null_builds_one_dataset_per_seed(tmp_path: Path):
     path = _write_spec(
         tmp_path,

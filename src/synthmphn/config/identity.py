@@ -28,6 +28,7 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "build": ("seed", "captions", "images", "shards", "splits"),  # the dataset's bytes
     "train": ("seed", "train"),  # what a checkpoint records and a train resume compares
     "recaption": ("seed", "recaption"),  # with the source shards' and scorer's sha256: the recaptioned bytes
+    "gate": ("seed", "gate"),  # with the source shards' sha256 and the reference: the gated bytes
     "run": tuple(RunConfig.model_fields),  # the whole run (a grid cell); length fields included
 }
 _SKIPPED = {"execution", "location", "resumable"}  # by the resume stages; "run" keeps RESUMABLE fields

@@ -335,6 +335,28 @@ class RecaptionConfig(StrictModel):
     threads: int | None = Field(1, json_schema_extra=EXECUTION)
 
 
+class GateConfig(StrictModel):
+    """`gate`: score every train image against its own caption (and its hard-negative partner) with a
+    reference model and drop, re-render or down-weight the failures (`synthmphn gate`, `synthmphn.gate`)."""
+
+    # "embedded" (the embedded world's reference classifier) or an open_clip model "<name>:<pretrained>" /
+    # a synthmphn checkpoint file (zero-shot similarity)
+    model: str = "embedded"
+    threshold: float = Field(0.1, ge=0.0, le=1.0)  # keep when p(captioned subject | image) >= threshold
+    # and, in a hard-negative group, p(own) - p(partner) >= margin (the two captions' softmax, in [-1, 1])
+    margin: float = Field(0.0, ge=-1.0, le=1.0)
+    # drop | rerender (new seed, up to max_tries) | downweight (ImageRecord.weight) | oracle (drop exactly
+    # the recorded failures: the ground-truth filter the gate is measured against)
+    action: Literal["drop", "rerender", "downweight", "oracle"] = "drop"
+    max_tries: int = Field(3, ge=1)
+    weight: float = Field(0.1, ge=0.0, le=1.0)  # downweight: the weight a failed image gets
+    # a caption left with fewer images is removed (its group for a base caption); set it to
+    # train.images_per_caption so every kept caption can still fill its slot
+    min_images: int = Field(1, ge=1)
+    batch_size: int = Field(256, ge=1, json_schema_extra=EXECUTION)
+    device: str = Field("cpu", json_schema_extra=EXECUTION)
+
+
 # ----------------------------------------------------------------------------- the run
 
 
@@ -351,6 +373,7 @@ class RunConfig(StrictModel):
     eval: EvalConfig = EvalConfig()
     simulate: SimulateConfig = SimulateConfig()
     recaption: RecaptionConfig = RecaptionConfig()
+    gate: GateConfig = GateConfig()
 
     @property
     def dataset_dir(self) -> Path:

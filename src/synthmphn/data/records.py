@@ -38,7 +38,8 @@ class ImageRecord(BaseModel):
     """One rendered image: the sample key it is stored under, its generator and seed, and, when its
     generator's profile (`images.profiles`) made it fail, the failure mode and what it really shows.
 
-    `failure`/`drawn` are written only when set, so shards of faithful generators stay byte-identical to
+    `weight` is set by `synthmphn gate` (action `downweight`) on an image it judged failed.
+    `failure`/`drawn`/`weight` are written only when set, so shards of faithful generators stay byte-identical to
     (and readable by) readers that predate them.
     """
 
@@ -51,11 +52,12 @@ class ImageRecord(BaseModel):
     drawn: dict[str, str] | None = (
         None  # the slots really drawn where they differ, e.g. {"subject": "digit 7"}
     )
+    weight: float | None = None  # the gate's down-weight of an image it judged failed (None: 1)
 
     @model_serializer(mode="wrap")
     def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
-        for name in ("failure", "drawn"):
+        for name in ("failure", "drawn", "weight"):
             if data.get(name) is None:
                 data.pop(name, None)
         return data

@@ -17,16 +17,20 @@ from synthmphn.build import run_build
 from synthmphn.config import RunConfig, config_to_dict
 from synthmphn.eval.runner import failed_tasks, run_eval
 from synthmphn.experiment.spec import (
+    GATE_SUFFIX,
+    RECAP_SUFFIX,
     ExperimentSpec,
     PlannedRun,
     check_cells,
     dataset_dir,
+    dataset_key,
     load_experiment,
     paired_design_line,
     plan_grid,
     run_config,
 )
 from synthmphn.experiment.twins import copy_finished_run, finished_runs, run_fingerprint
+from synthmphn.gate import run_gate
 from synthmphn.io import read_json
 from synthmphn.progress import progress
 from synthmphn.provenance import write_config, write_run_info
@@ -40,13 +44,16 @@ from synthmphn.train.loop import run_training
 def build_datasets(spec: ExperimentSpec, datasets: dict[str, RunConfig], recaptioned: bool) -> None:
     """Builds each distinct dataset once (build itself resumes and skips finished shards).
 
-    Raw datasets come first; recaptioned ones (`recaptioned=True`) after the raw runs have trained, because
-    their CLIP filter scores with a raw model (`recaption.scorer_checkpoint`, usually a raw run's last.pt).
+    Raw and gated datasets come first (the gate's reference is fixed, not a trained cell; a gated dataset
+    is `run_gate` of its raw build, which resumes too); recaptioned ones (`recaptioned=True`) after the raw
+    runs have trained, because their CLIP filter scores with a raw model (`recaption.scorer_checkpoint`,
+    usually a raw run's last.pt).
     """
     for key, cfg in datasets.items():
-        if key.endswith("-recap") != recaptioned:
+        if key.endswith(RECAP_SUFFIX) != recaptioned:
             continue
-        raw_key = key.removesuffix("-recap")
+        # a gated dataset is the gate's copy of the raw build every ungated variant with this build shares
+        raw_key = dataset_key(cfg, False) if key.endswith(GATE_SUFFIX) else key.removesuffix(RECAP_SUFFIX)
         raw_cfg = cfg.model_copy(deep=True)
         raw_cfg.output.dir = spec.output / "datasets" / raw_key
         raw_cfg.train.data = dataset_dir(spec, raw_key)
@@ -55,6 +62,10 @@ def build_datasets(spec: ExperimentSpec, datasets: dict[str, RunConfig], recapti
             recap_cfg = raw_cfg.model_copy(deep=True)
             recap_cfg.output.dir = spec.output / "datasets" / key
             run_recaption(dataset_dir(spec, raw_key), dataset_dir(spec, key), recap_cfg)
+        elif key.endswith(GATE_SUFFIX):
+            gate_cfg = raw_cfg.model_copy(deep=True)
+            gate_cfg.output.dir = spec.output / "datasets" / key
+            run_gate(dataset_dir(spec, raw_key), dataset_dir(spec, key), gate_cfg)
 
 
 def run_one(spec_path: str, variant: str, seed: int, extra: tuple[str, ...], threads: int | None) -> str:
@@ -77,7 +88,7 @@ def run_experiment(path: Path, jobs: int = 1) -> Path:
     bar = progress(total=len(runs), desc=f"experiment {spec.name}", unit="run")
     for recaptioned in (False, True):
         build_datasets(spec, datasets, recaptioned)
-        phase = [r for r in runs if r.dataset_key.endswith("-recap") == recaptioned]
+        phase = [r for r in runs if r.dataset_key.endswith(RECAP_SUFFIX) == recaptioned]
         run_cells(path, spec, phase, jobs, bar)
     bar.close()
     results = write_results(spec, runs)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synthmphn.config import RunConfig, load_config, read_yaml, stage_identity
 from synthmphn.eval.base import EVAL_TASKS
@@ -21,12 +21,20 @@ from synthmphn.train.preflight import check_train_config
 
 
 class VariantSpec(BaseModel):
-    """One variant: overrides applied on top of the base, and whether its dataset is recaptioned."""
+    """One variant: overrides applied on top of the base, and whether its dataset is recaptioned or gated
+    (`synthmphn gate` with the cell's `gate.*` settings, run on the built dataset before training)."""
 
     model_config = ConfigDict(extra="forbid")
 
     overrides: list[str] = Field(default_factory=list)
     recaption: bool = False
+    gate: bool = False
+
+    @model_validator(mode="after")
+    def _one_transform(self) -> VariantSpec:
+        if self.recaption and self.gate:
+            raise ValueError("a variant is either recaptioned or gated, not both")
+        return self
 
 
 class ClaimSpec(BaseModel):
@@ -153,9 +161,13 @@ def check_budget(spec: ExperimentSpec, cfg: RunConfig) -> None:
         )
 
 
-def dataset_key(cfg: RunConfig, recaption: bool) -> str:
+GATE_SUFFIX = "-gate"
+RECAP_SUFFIX = "-recap"
+
+
+def dataset_key(cfg: RunConfig, recaption: bool, gate: bool = False) -> str:
     """A short hash of the config's build identity (plus its recaption identity and scorer checkpoint path
-    when the dataset is recaptioned): runs with equal keys share one dataset.
+    when the dataset is recaptioned, its gate identity when gated): runs with equal keys share one dataset.
 
     Fields that do not change the shards (e.g. `images.workers`) are not part of the identity, so variants
     differing only in them share a dataset. The scorer checkpoint is a location the recaption identity skips
@@ -166,6 +178,8 @@ def dataset_key(cfg: RunConfig, recaption: bool) -> str:
         identity |= stage_identity(cfg, "recaption")
         scorer = cfg.recaption.scorer_checkpoint
         identity["recaption.scorer_checkpoint"] = None if scorer is None else str(scorer)
+    if gate:
+        identity |= stage_identity(cfg, "gate")
     text = json.dumps(identity, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -178,7 +192,8 @@ def plan_grid(spec: ExperimentSpec) -> tuple[list[PlannedRun], dict[str, RunConf
         for seed in spec.seeds:
             data_seed = seed if spec.data_seed is None else spec.data_seed
             build_cfg = run_config(spec, variant, data_seed)
-            key = dataset_key(build_cfg, vspec.recaption) + ("-recap" if vspec.recaption else "")
+            key = dataset_key(build_cfg, vspec.recaption, vspec.gate)
+            key += RECAP_SUFFIX if vspec.recaption else GATE_SUFFIX if vspec.gate else ""
             datasets.setdefault(key, build_cfg)
             data_dir = dataset_dir(spec, key)
             run_dir = spec.output / variant / f"seed{seed}"
