@@ -69,7 +69,9 @@ def test_a_build_on_a_running_token_auth_cluster_writes_where_the_driver_is(tmp_
     )
     assert done.returncode == 0, done.stderr[-3000:]
     addresses = json.loads(done.stdout.strip().splitlines()[-1])
-    assert addresses["joined"] == addresses["cluster"]  # joined the running cluster, started no Ray of its own
+    assert (
+        addresses["joined"] == addresses["cluster"]
+    )  # joined the running cluster, started no Ray of its own
     got = shard_bytes(tmp_path / "relative-run" / "dataset")
     assert len(got) == 5 + 1 and got == shard_bytes(local)
 
@@ -86,7 +88,9 @@ def test_a_failed_connection_without_token_mode_names_the_setting(monkeypatch: p
     from synthmphn.build.engines import join_ray_cluster
 
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
-    with pytest.raises(RuntimeError, match=r"could not join the Ray cluster at 10\.0\.0\.1:6379 .*RAY_AUTH_MODE=token"):
+    with pytest.raises(
+        RuntimeError, match=r"could not join the Ray cluster at 10\.0\.0\.1:6379 .*RAY_AUTH_MODE=token"
+    ):
         join_ray_cluster(RefusingRay(), "10.0.0.1:6379")
     monkeypatch.setenv("RAY_AUTH_MODE", "token")  # the setting is there: Ray's own error, unchanged
     with pytest.raises(ConnectionError, match=r"^Failed to connect to Ray cluster at 10\.0\.0\.1:6379$"):
