@@ -12,7 +12,9 @@ decodes m images of that caption (train.images_per_caption) and applies the trai
 
 Which m images: a caption's images are ordered so that distinct generators come first (a round robin over
 the generators in a seeded order), then the first m are taken. So with `msm-all` data and m = 2 a caption
-gets two different generators. Choice and augmentation are seeded by (seed, step, group, caption), so a
+gets two different generators. An image the gate down-weighted (`ImageRecord.weight` = w < 1) is eligible
+at a given step with probability w (a seeded draw) and otherwise goes behind every eligible image, so it is
+drawn about w times as often as before while every slot still gets m images (equal images per step). Choice and augmentation are seeded by (seed, step, group, caption), so a
 batch is the same whatever the number of workers and whether the run was resumed.
 
 Each image is decoded once per worker: decoded RGB images are kept (up to `cache_bytes` of pixels per
@@ -72,13 +74,27 @@ class TrainBatch:
 
 
 def choose_images(records: Sequence[ImageRecord], m: int, seed: int) -> list[ImageRecord]:
-    """m of a caption's images, distinct generators first (round robin over generators in a seeded order).
+    """m of a caption's images: eligible ones first, each part in generator round robin (`_round_robin`).
 
+    An image with `weight` w (the gate's down-weight; None means 1) is eligible with probability w, drawn
+    from the seeded RNG, so the expected number of times a down-weighted image is trained on scales with w.
     Raises ValueError when the caption has fewer than m images.
     """
     if m > len(records):
         raise ValueError(f"asked for {m} images of a caption that has {len(records)}")
     rng = random.Random(seed)
+    eligible: list[ImageRecord] = []
+    deferred: list[ImageRecord] = []
+    for record in records:
+        weight = 1.0 if record.weight is None else record.weight
+        (eligible if weight >= 1.0 or rng.random() < weight else deferred).append(record)
+    return (_round_robin(eligible, rng) + _round_robin(deferred, rng))[:m]
+
+
+def _round_robin(records: Sequence[ImageRecord], rng: random.Random) -> list[ImageRecord]:
+    """The records ordered one per generator at a time, generators and each generator's images shuffled."""
+    if not records:
+        return []
     by_generator: dict[str, list[ImageRecord]] = defaultdict(list)
     for record in records:
         by_generator[record.generator].append(record)
@@ -89,7 +105,7 @@ def choose_images(records: Sequence[ImageRecord], m: int, seed: int) -> list[Ima
     ordered: list[ImageRecord] = []
     for depth in range(max(len(v) for v in by_generator.values())):
         ordered.extend(by_generator[g][depth] for g in generators if depth < len(by_generator[g]))
-    return ordered[:m]
+    return ordered
 
 
 class CaptionDataset(Dataset[SlotSample]):
