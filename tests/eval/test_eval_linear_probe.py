@@ -80,3 +80,17 @@ def test_task_on_digits_and_heldout_style(dataset: Path, world: World, tmp_path:
 def test_task_constant_encoder(dataset: Path, tmp_path: Path) -> None:
     result = linear_probe_task(constant_encoder(), dataset, tmp_path, EvalConfig())
     assert result.metrics["heldout_style_acc"] == pytest.approx(3 / 9)  # 3 balanced classes
+
+
+def test_probe_sets_limits_the_probe_to_the_named_sets(dataset: Path, world: World, tmp_path: Path) -> None:
+    config = EvalConfig(probe_sets=["heldout_style"])
+    result = linear_probe_task(subject_encoder(world), dataset, tmp_path, config)
+    assert result.metrics["heldout_style_acc"] == 1.0
+    assert not any(key.startswith(("digits_", "heldout_acc", "mnist_")) for key in result.metrics)
+
+
+def test_an_unknown_probe_set_is_an_error_naming_the_valid_ones(dataset: Path, tmp_path: Path) -> None:
+    with pytest.raises(
+        ValueError, match=r"eval.probe_sets: unknown set\(s\) \['cifar'\]; choose from .*digits"
+    ):
+        linear_probe_task(constant_encoder(), dataset, tmp_path, EvalConfig(probe_sets=["cifar"]))

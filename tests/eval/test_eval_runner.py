@@ -72,6 +72,15 @@ def test_unknown_task_lists_known(run_dir: Path, world: World) -> None:
         run_eval(cfg, encoder=caption_encoder(world))
 
 
+def test_unknown_probe_set_fails_before_any_task_runs(run_dir: Path, world: World) -> None:
+    cfg = RunConfig.model_validate(
+        {"output": {"dir": str(run_dir)}, "eval": {"tasks": ["zeroshot"], "probe_sets": ["digts"]}}
+    )
+    with pytest.raises(ValueError, match=r"eval.probe_sets: unknown set\(s\) \['digts'\]"):
+        run_eval(cfg, encoder=caption_encoder(world))
+    assert not (run_dir / "eval" / "metrics.json").exists()
+
+
 def test_missing_checkpoint_names_the_path(run_dir: Path) -> None:
     cfg = RunConfig.model_validate({"output": {"dir": str(run_dir)}})
     with pytest.raises(FileNotFoundError, match=r"checkpoints/last\.pt: checkpoint not found"):

@@ -262,6 +262,9 @@ class EvalConfig(StrictModel):
     sugarcrepe_images: Path | None = None
     batch_size: int = Field(256, ge=1)
     tsne_points: int = Field(1000, ge=10)
+    # sets the linear probe fits, by name (digits, mnist, fashion_mnist, heldout, heldout_style, a user set);
+    # None: every set zero-shot evaluates. The probe's C search dominates eval time on the 10k-image sets.
+    probe_sets: list[str] | None = None
     device: str = Field("cpu", json_schema_extra=EXECUTION)
     # judges generators (eval `generators`, `synthmphn analyse`): "embedded" or "<open_clip name>:<pretrained>"
     reference_model: str = "embedded"

@@ -108,12 +108,24 @@ def _can_stratify(y: np.ndarray, test_size: float) -> bool:
 def linear_probe_task(
     encoder: Encoder, dataset_dir: Path | None, out_dir: Path, config: EvalConfig
 ) -> TaskResult:
-    """Probe accuracy on real digits, the held-out splits and the user's datasets (`<set>_acc`)."""
+    """Probe accuracy on real digits, the held-out splits and the user's datasets (`<set>_acc`), or on
+    the sets `eval.probe_sets` names (an unknown name is an error listing the valid ones)."""
     result = TaskResult()
-    for name, load in zeroshot_sets(dataset_dir, config):
+    for name, load in probed_sets(zeroshot_sets(dataset_dir, config), config.probe_sets):
         with recording_errors(result, name):
             data = load()
             features = image_features(encoder, data.images, config.batch_size)
             probe = linear_probe(features, data.labels, data.groups)
             result.metrics.update({f"{name}_{key}": value for key, value in probe.items()})
     return result
+
+
+def probed_sets(sets: list[tuple[str, Any]], names: list[str] | None) -> list[tuple[str, Any]]:
+    """The (name, loader) pairs of `sets` that `names` selects, in `sets` order (None: all of them)."""
+    if names is None:
+        return sets
+    known = [name for name, _ in sets]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"eval.probe_sets: unknown set(s) {unknown}; choose from {known}")
+    return [(name, load) for name, load in sets if name in names]

@@ -30,7 +30,9 @@ from synthmphn.config import RunConfig, config_to_dict
 from synthmphn.eval.base import EVAL_TASKS, Encoder, TaskResult
 from synthmphn.eval.clip_benchmark import write_clip_benchmark_results
 from synthmphn.eval.features import CachedEncoder
+from synthmphn.eval.linear_probe import probed_sets
 from synthmphn.eval.sets import eval_sets, metric_set
+from synthmphn.eval.zeroshot import zeroshot_sets
 from synthmphn.io import atomic_write_json, read_json
 from synthmphn.models.checkpoint import model_from_checkpoint
 from synthmphn.models.encoder import ClipEncoder
@@ -161,6 +163,7 @@ def run_eval(cfg: RunConfig, encoder: Encoder | None = None) -> Path:
     """Evaluates the run's checkpoint (or `encoder`) on `eval.tasks`; returns the metrics.json path."""
     for name in cfg.eval.tasks:
         EVAL_TASKS.get(name)  # unknown names fail before any work, listing the known tasks
+    probed_sets(zeroshot_sets(cfg.dataset_dir, cfg.eval), cfg.eval.probe_sets)  # so do unknown probe sets
     checkpoint = None
     if encoder is None:
         checkpoint = checkpoint_path(cfg)
