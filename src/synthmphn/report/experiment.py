@@ -35,6 +35,7 @@ from synthmphn.data.manifest import IN_DOMAIN, SHARED  # noqa: E402
 from synthmphn.eval.sets import metric_set  # noqa: E402
 from synthmphn.io import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json  # noqa: E402
 from synthmphn.report.aggregate import AGGREGATE, AGGREGATE_TERMS, aggregate_note, aggregate_score  # noqa: E402
+from synthmphn.report.gate import gate_plots, gate_summaries, gate_table  # noqa: E402
 from synthmphn.report.html import CSS, figure_html, table_html  # noqa: E402
 from synthmphn.report.load import load_runs, lookup, read_recaption_summary  # noqa: E402
 from synthmphn.report.markdown import table_markdown  # noqa: E402
@@ -332,9 +333,8 @@ def write_experiment_results(
     body = [results_markdown(rows, grid.variants), *notes[-1:]]
     if claims:
         body.append(table_markdown(claims_table(claims)))
-    recaption = recaption_table(grid.run_dirs)
-    if recaption:
-        body.append(table_markdown(recaption))
+    for table in dataset_tables(grid.run_dirs):
+        body.append(table_markdown(table))
     header = f"# Experiment `{grid.name}`\n\n" + "".join(f"{line}\n\n" for line in notes[:-1])
     atomic_write_text(out / "results.md", header + "\n".join(body))
     atomic_write_text(out / "results.csv", results_csv(rows))
@@ -412,9 +412,12 @@ def write_experiment_report(
         '<div class="figs">' + "".join(figure_html(p, "mean ± std over seeds") for p in bars),
         "</div>",
     ]
-    recaption = recaption_table(run_dirs)
-    if recaption:
-        parts.append(table_html(recaption))
+    parts += [table_html(t) for t in dataset_tables(run_dirs)]
+    gate_pngs = gate_plots(_first_run_per_variant(run_dirs))
+    if gate_pngs:
+        parts.append('<div class="figs many">')
+        parts += [figure_html(png, f"gate vs recorded failures: {d.parent.name}") for d, png in gate_pngs]
+        parts.append("</div>")
     first_seed = _first_run_per_variant(run_dirs)
     runs = load_runs(first_seed)
     gen_tables = [t for t in (generator_table(r) for r in runs) if t is not None]
@@ -430,6 +433,21 @@ def write_experiment_report(
     )
     atomic_write_text(out, page)
     return out
+
+
+def dataset_tables(run_dirs: list[Path]) -> list[Table]:
+    """The tables of what was done to the variants' training data: recaptioning, the consistency gate."""
+    tables = [recaption_table(run_dirs), experiment_gate_table(run_dirs)]
+    return [t for t in tables if t is not None]
+
+
+def experiment_gate_table(run_dirs: list[Path]) -> Table | None:
+    """The gate table (`report.gate`) of each gated variant's dataset (first seed); None when none is gated."""
+    found = gate_summaries(_first_run_per_variant(run_dirs))
+    if not found:
+        return None
+    title = "Consistency gate vs the testbed's recorded failures (first seed's dataset of each variant)"
+    return gate_table([d.parent.name for d, _ in found], [s for _, s in found], title)
 
 
 def recaption_table(run_dirs: list[Path]) -> Table | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthmphn.io import atomic_write_text
+from synthmphn.report.gate import gate_plots, gate_summaries, gate_table
 from synthmphn.report.load import RunMetrics, load_runs
 from synthmphn.report.markdown import report_markdown
 from synthmphn.report.plots import compositional_bars, generator_scatter
@@ -152,6 +153,23 @@ GENERATORS_INTRO = (
 )
 
 
+GATE_INTRO = (
+    "The run trained on a gated dataset (synthmphn gate): what the gate dropped or re-rendered, and its "
+    "precision / recall against the failures the testbed recorded for every image."
+)
+
+
+def gate_section(runs: list[RunMetrics]) -> Section:
+    """The consistency gate of the runs whose training data was gated (`report.gate`); empty otherwise."""
+    labels = {r.run_dir: r.label for r in runs}
+    found = gate_summaries([r.run_dir for r in runs])
+    tables = [gate_table([labels[d] for d, _ in found], [s for _, s in found], "Gate")] if found else []
+    figures = [
+        (png, f"gate vs recorded failures: {labels[d]}") for d, png in gate_plots([r.run_dir for r in runs])
+    ]
+    return Section("Consistency gate (training data)", tables, figures, intro=GATE_INTRO)
+
+
 def build_sections(runs: list[RunMetrics]) -> list[Section]:
     """Every section of the report, in reading order (empty parts are left out)."""
     tsne = []
@@ -188,6 +206,7 @@ def build_sections(runs: list[RunMetrics]) -> list[Section]:
             [(scatter, "One point per generator (star: the held-out style)")] if scatter else [],
             intro=GENERATORS_INTRO,
         ),
+        gate_section(runs),
     ]
     return [s for s in sections if s.tables or s.figures]
 

@@ -77,11 +77,18 @@ def read_setup(run_dir: Path) -> dict[str, Any]:
     return {key: value for key in SETUP_KEYS if (value := lookup(tree, key)) is not None}
 
 
-def read_recaption_summary(run_dir: Path) -> dict[str, Any] | None:
-    """The `recaption_summary.json` of the dataset a run trained on (`train.data`), None when it has none."""
+def dataset_file(run_dir: Path, name: str) -> Path | None:
+    """The file `name` beside the shards of the dataset a run trained on (`train.data`), None when missing
+    (a stage's summary there: `recaption_summary.json`, `gate_summary.json`)."""
     data = lookup(read_run_config(run_dir), "train.data")
-    path = Path(data) / "recaption_summary.json" if data else None
-    return read_json(path) if path is not None and path.is_file() else None
+    path = Path(data) / name if data else None
+    return path if path is not None and path.is_file() else None
+
+
+def read_recaption_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The `recaption_summary.json` of the dataset a run trained on, None when it has none."""
+    path = dataset_file(run_dir, "recaption_summary.json")
+    return read_json(path) if path is not None else None
 
 
 def run_labels(run_dirs: list[Path]) -> list[str]:
