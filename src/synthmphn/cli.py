@@ -333,7 +333,8 @@ def gate(
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
 ) -> None:
     """Score every train image against its caption (and its hard-negative partner) with a reference model;
-    drop, re-render or down-weight the failures (`gate.*`); write OUT and OUT/gate_summary.json."""
+    drop, re-render or down-weight the failures (`gate.*`); write OUT, OUT/gate_summary.json and its
+    precision / recall table OUT/gate_summary.md (also printed)."""
     import torch
 
     from synthmphn.gate import SUMMARY_NAME, run_gate
@@ -344,7 +345,11 @@ def gate(
         path = run_gate(dataset, out, cfg, overwrite=overwrite)
     except STAGE_ERRORS as err:
         _fail(err)
-    typer.echo(f"gated: {path} (summary: {path / SUMMARY_NAME})")
+    from synthmphn.report.gate import write_gate_markdown
+
+    table = write_gate_markdown(path)
+    typer.echo(table.read_text(encoding="utf-8"))
+    typer.echo(f"gated: {path} (summary: {path / SUMMARY_NAME}, table: {table})")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -9,7 +9,7 @@ import yaml
 from PIL import Image
 
 from synthmphn.report.experiment import GridResults, write_experiment_results
-from synthmphn.report.gate import gate_summaries, gate_table
+from synthmphn.report.gate import gate_summaries, gate_table, write_gate_markdown
 from synthmphn.report.html import write_report
 
 PAINTERLY = "procedural:painterly?fidelity=0.45"  # a generator name with a dot in it
@@ -91,3 +91,13 @@ def test_experiment_results_show_the_gate_of_each_gated_variant(tmp_path: Path) 
     assert "| recall: count | 0.250 |" in text
     page = (tmp_path / "report.html").read_text()
     assert "gate vs recorded failures: gate-drop" in page
+
+
+def test_gate_markdown_beside_the_gated_dataset(tmp_path: Path) -> None:
+    dataset = tmp_path / "gated"
+    dataset.mkdir()
+    (dataset / "gate_summary.json").write_text(json.dumps({**SUMMARY, "source": "runs/raw/dataset"}))
+    text = write_gate_markdown(dataset).read_text()
+    assert "- source: runs/raw/dataset" in text
+    assert "| precision | 0.500 |" in text and "| recall: omission | 1.000 |" in text
+    assert (dataset / "gate_summary.md").is_file()

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from synthmphn.images.profiles import FAILURE_MODES
-from synthmphn.io import read_json
+from synthmphn.io import atomic_write_text, read_json
 from synthmphn.report.load import dataset_file, lookup
+from synthmphn.report.markdown import report_markdown
 from synthmphn.report.tables import Row, Table
 
 SUMMARY_FILE = "gate_summary.json"
@@ -71,3 +72,18 @@ def gate_plots(run_dirs: list[Path]) -> list[tuple[Path, bytes]]:
         if path is not None:
             plots.append((run_dir, path.read_bytes()))
     return plots
+
+
+def write_gate_markdown(dataset: Path) -> Path:
+    """Writes DATASET/gate_summary.md, the gate table of DATASET's gate_summary.json (the table `synthmphn
+    gate` prints), so a gated dataset carries a readable precision / recall table beside its plot."""
+    summary = read_json(dataset / SUMMARY_FILE)
+    table = gate_table([dataset.name], [summary], "Consistency gate vs the testbed's recorded failures")
+    notes = [
+        f"source: {summary.get('source')}",
+        "precision = flagged failures / flagged; recall = flagged failures / recorded failures; false-flag "
+        "rate = flagged faithful images / faithful images (recorded failures: ImageRecord.failure)",
+    ]
+    out = dataset / "gate_summary.md"
+    atomic_write_text(out, report_markdown("synthmphn gate", [table], notes))
+    return out
