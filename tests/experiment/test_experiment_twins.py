@@ -7,6 +7,7 @@ import pytest
 
 from synthmphn.config import load_config
 from synthmphn.experiment import load_experiment, plan_grid, run_config, run_experiment
+from synthmphn.experiment.estimate import estimate_grid, format_estimate
 from synthmphn.experiment.twins import REUSED_FROM, run_fingerprint
 
 
@@ -37,14 +38,19 @@ def _grid(folder: Path, base: str, name: str, variants: str) -> Path:
 @pytest.mark.timeout(900)
 def test_second_grid_copies_the_equal_cell_and_trains_the_new_one(tmp_path: Path, tiny_grid_base: str):
     run_experiment(_grid(tmp_path, tiny_grid_base, "first", "  mpclip: [train.loss=mpclip]\n"))
-    run_experiment(
-        _grid(
-            tmp_path,
-            tiny_grid_base,
-            "second",
-            "  same: [train.loss=mpclip]\n  other: [train.loss=clip, train.images_per_caption=1]\n",
-        )
+    second = _grid(
+        tmp_path,
+        tiny_grid_base,
+        "second",
+        "  same: [train.loss=mpclip]\n  other: [train.loss=clip, train.images_per_caption=1]\n",
     )
+    # the dry-run estimate knows the twin will be copied, not trained
+    estimate = estimate_grid(load_experiment(second))
+    assert estimate.copied == 1 and [c.variant for c in estimate.todo] == ["other"]
+    assert "2 cells, 1 to run, 1 copied from finished twins" in format_estimate(
+        load_experiment(second), estimate
+    )
+    run_experiment(second)
 
     source, copy = tmp_path / "first" / "mpclip" / "seed0", tmp_path / "second" / "same" / "seed0"
     assert (copy / REUSED_FROM).read_text().strip() == str(source.resolve())
