@@ -348,6 +348,9 @@ class GateConfig(StrictModel):
     threshold: float = Field(0.1, ge=0.0, le=1.0)  # keep when p(captioned subject | image) >= threshold
     # and, in a hard-negative group, p(own) - p(partner) >= margin (the two captions' softmax, in [-1, 1])
     margin: float = Field(0.0, ge=-1.0, le=1.0)
+    # attributes the embedded reference also judges with a judge of their own (`gate.attributes`): own =
+    # min(p(subject), p(captioned value)), and partners that differ only in them get a margin; [] = subjects only
+    attributes: list[Literal["colour", "count"]] = []
     # drop | rerender (new seed, up to max_tries) | downweight (ImageRecord.weight) | oracle (drop exactly
     # the recorded failures: the ground-truth filter the gate is measured against)
     action: Literal["drop", "rerender", "downweight", "oracle"] = "drop"

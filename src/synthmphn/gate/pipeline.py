@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from synthmphn.analyse.embedded import EmbeddedReference
 from synthmphn.config import RunConfig, config_to_dict, identity_differences, stage_identity
 from synthmphn.data.manifest import MANIFEST_NAME, Manifest
 from synthmphn.data.shards import file_sha256, index_shard
 from synthmphn.eval.reference import EMBEDDED, Reference
+from synthmphn.gate.attributes import attribute_judge
 from synthmphn.gate.scoring import GateScorer, candidate_classes, load_gate_reference
 from synthmphn.gate.shards import RenderContext, gate_shard
 from synthmphn.gate.summary import build_summary, plot_quality
@@ -45,14 +48,21 @@ LOCK_NAME = ".gate.lock"
 
 
 def run_gate(
-    src: Path, dst: Path, cfg: RunConfig, overwrite: bool = False, reference: Reference | None = None
+    src: Path,
+    dst: Path,
+    cfg: RunConfig,
+    overwrite: bool = False,
+    reference: Reference | None = None,
+    judges: Mapping[str, Reference] | None = None,
 ) -> Path:
     """Gates the train split of dataset `src` into dataset `dst` (resumable); returns `dst`.
 
-    `reference` (tests, notebooks) replaces the model named by `gate.model`.
+    `reference` (tests, notebooks) replaces the model named by `gate.model`, `judges` the attribute judges
+    of `gate.attributes` (`gate.attributes.attribute_judge`).
     """
     started = time.time()
     src, dst = Path(src), Path(dst)
+    check_attributes(cfg, reference)
     source = load_source(src, dst)
     cfg = with_source_build(cfg, src)
     reference_id = "injected" if reference is not None else reference_identity(cfg.gate.model)
@@ -62,7 +72,9 @@ def run_gate(
         remove_stale_temp_files(dst, ".*.tmp")
         if reference is None:
             reference = load_gate_reference(cfg.gate.model, cfg.gate.device, cfg.gate.batch_size)
-        scorer = GateScorer(reference, candidate_classes(reference, dataset_classes(src)))
+        scorer = GateScorer(
+            reference, candidate_classes(reference, dataset_classes(src)), load_judges(cfg, reference, judges)
+        )
         ctx = render_context(src) if cfg.gate.action == "rerender" else None
         write_run_info(dst, config_to_dict(cfg), cfg.seed, "gate")
         copy_metadata(src, dst)
@@ -72,6 +84,29 @@ def run_gate(
         plot_quality(summary, dst / PLOT_NAME)
         atomic_write_json(dst / SUMMARY_NAME, summary)
     return dst
+
+
+def check_attributes(cfg: RunConfig, reference: Reference | None) -> None:
+    """ValueError (before anything is written) when `gate.attributes` is set for an open_clip reference,
+    which scores whole captions and has no attribute judges."""
+    embedded = (
+        isinstance(reference, EmbeddedReference) if reference is not None else cfg.gate.model == EMBEDDED
+    )
+    if cfg.gate.attributes and not embedded:
+        raise ValueError(
+            f"gate.attributes {cfg.gate.attributes}: attribute judges go with the embedded reference; gate.model "
+            f"{cfg.gate.model!r} scores whole captions already (set gate.attributes=[])"
+        )
+
+
+def load_judges(
+    cfg: RunConfig, reference: Reference, judges: Mapping[str, Reference] | None
+) -> dict[str, Reference]:
+    """The attribute judges of `gate.attributes` (given ones first)."""
+    if not cfg.gate.attributes:
+        return {}
+    given = dict(judges or {})
+    return {a: given[a] if a in given else attribute_judge(a) for a in cfg.gate.attributes}
 
 
 def gate_dataset(

@@ -9,12 +9,14 @@ Two numbers per image:
   the group's negatives, a negative image's partner is the base caption) of p(own) - p(partner), the
   softmax over the two captions' scores, in [-1, 1]. An open_clip model scores the two full caption texts
   (so attribute edits count); the embedded reference judges subjects only, so it scores a partner only when
-  the two captions name different subjects and abstains (None) on attribute edits.
+  the two captions name different subjects and abstains (None) on attribute edits, except those of the
+  attributes judged by `gate.attributes` (`gate.attributes`: colour, count), which also enter `own` as
+  min(p(subject), p(captioned value)).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,7 @@ from PIL import Image
 from synthmphn.analyse.embedded import EmbeddedReference
 from synthmphn.data.records import CaptionSpec
 from synthmphn.eval.reference import EMBEDDED, ClipReference, Reference, load_reference
+from synthmphn.gate.attributes import caption_value
 from synthmphn.gate.reference import gate_reference
 from synthmphn.images.procedural import canonical_subject
 
@@ -58,11 +61,15 @@ def subject_of(caption: Caption) -> str:
 
 
 class GateScorer:
-    """Scores images against captions with a `Reference` over fixed candidate classes (module doc)."""
+    """Scores images against captions with a `Reference` over fixed candidate classes, and optionally
+    attribute judges (`gate.attributes`: attribute -> a reference over that attribute's values) (module doc)."""
 
-    def __init__(self, reference: Reference, classnames: Sequence[str]) -> None:
+    def __init__(
+        self, reference: Reference, classnames: Sequence[str], judges: Mapping[str, Reference] | None = None
+    ) -> None:
         self.reference = reference
         self.classnames = list(classnames)
+        self.judges = dict(judges or {})
         self._column = {_key(name): i for i, name in enumerate(self.classnames)}
 
     def column(self, subject: str) -> int:
@@ -84,9 +91,23 @@ class GateScorer:
             return []
         logits, features = self.reference.judge(list(images), self.classnames)
         probs = softmax(np.asarray(logits, dtype=np.float64))
-        own_p = [float(probs[i, self.column(subject_of(c))]) for i, c in enumerate(own)]
-        margins = self._margins(np.asarray(logits, np.float64), np.asarray(features), own, partners)
+        judged = {a: self._judge_logits(a, images) for a in self.judges}
+        own_p = []
+        for i, caption in enumerate(own):
+            p = float(probs[i, self.column(subject_of(caption))])
+            for attribute, (values, attr_logits) in judged.items():
+                value = caption_value(attribute, caption.spec, values)
+                if value is not None:
+                    p = min(p, float(softmax(attr_logits[i : i + 1])[0, values.index(value)]))
+            own_p.append(p)
+        margins = self._margins(np.asarray(logits, np.float64), np.asarray(features), own, partners, judged)
         return [Score(p, m) for p, m in zip(own_p, margins, strict=True)]
+
+    def _judge_logits(self, attribute: str, images: Sequence[Image.Image]) -> tuple[list[str], np.ndarray]:
+        """(the judge's values, its logits over them [N, V]) for the images."""
+        judge = self.judges[attribute]
+        values = list(judge.subjects)  # type: ignore[attr-defined]
+        return values, np.asarray(judge.judge(list(images), values)[0], dtype=np.float64)
 
     def _margins(
         self,
@@ -94,17 +115,28 @@ class GateScorer:
         features: np.ndarray,
         own: Sequence[Caption],
         partners: Sequence[Sequence[Caption]],
+        judged: Mapping[str, tuple[list[str], np.ndarray]],
     ) -> list[float | None]:
         """min over partners of p(own) - p(partner) per image (None where nothing is judged)."""
         if isinstance(self.reference, ClipReference):
             return self._text_margins(features, own, partners)
         out: list[float | None] = []
         for i, (mine, others) in enumerate(zip(own, partners, strict=True)):
-            a = self.column(subject_of(mine))
-            judged = [
-                self.column(subject_of(p)) for p in others if _key(subject_of(p)) != _key(subject_of(mine))
-            ]
-            out.append(min((_pair(logits[i, a], logits[i, b]) for b in judged), default=None))
+            pairs = []
+            for other in others:
+                if _key(subject_of(other)) != _key(subject_of(mine)):
+                    pairs.append(
+                        _pair(
+                            logits[i, self.column(subject_of(mine))],
+                            logits[i, self.column(subject_of(other))],
+                        )
+                    )
+                    continue
+                for attribute, (values, attr_logits) in judged.items():
+                    a, b = (caption_value(attribute, c.spec, values) for c in (mine, other))
+                    if a is not None and b is not None and a != b:
+                        pairs.append(_pair(attr_logits[i, values.index(a)], attr_logits[i, values.index(b)]))
+            out.append(min(pairs, default=None))
         return out
 
     def _text_margins(
