@@ -77,7 +77,18 @@ def build(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
         out = run_build(cfg)
     except STAGE_ERRORS as err:
         _fail(err)
+    if cfg.images.gate:
+        _echo_gate_table(out)
     typer.echo(f"dataset: {out}")
+
+
+def _echo_gate_table(gated: Path) -> Path:
+    """Writes and prints the precision / recall table of a gated dataset; returns the table's path."""
+    from synthmphn.report.gate import write_gate_markdown
+
+    table = write_gate_markdown(gated)
+    typer.echo(table.read_text(encoding="utf-8"))
+    return table
 
 
 @app.command()
@@ -189,7 +200,8 @@ def report(
 
 @app.command()
 def pipeline(config: ConfigArg = None, overrides: OverridesArg = None) -> None:
-    """build -> train -> eval -> report on one config; prints where the report is."""
+    """build (and gate, with images.gate) -> train -> eval -> report on one config; prints where the
+    report is."""
     import synthmphn.analyse  # noqa: F401  (registers the embedded reference of the generators task)
     from synthmphn.build import run_build
     from synthmphn.eval.runner import run_eval
@@ -252,6 +264,10 @@ def experiment(
     seconds_per_step: Annotated[
         float | None, typer.Option(help="s/step for the estimate (default: measured by finished runs).")
     ] = None,
+    variants: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated variants to run (default all); claims between them only."),
+    ] = None,
 ) -> None:
     """Run a grid of (variant, seed) runs sharing datasets; write a results table, claims and report."""
     from synthmphn.experiment import (
@@ -260,15 +276,17 @@ def experiment(
         format_estimate,
         load_experiment,
         run_experiment,
+        select_variants,
     )
 
+    only = [v.strip() for v in variants.split(",") if v.strip()] if variants else None
     try:
-        grid = load_experiment(spec)
+        grid = select_variants(load_experiment(spec), only, spec)
         check_cells(grid, spec)
         typer.echo(format_estimate(grid, estimate_grid(grid, jobs, seconds_per_step)))
         if dry_run:
             return
-        path = run_experiment(spec, jobs=jobs)
+        path = run_experiment(spec, jobs=jobs, variants=only)
     except STAGE_ERRORS as err:
         _fail(err)
     typer.echo(f"results: {path}")
@@ -345,10 +363,7 @@ def gate(
         path = run_gate(dataset, out, cfg, overwrite=overwrite)
     except STAGE_ERRORS as err:
         _fail(err)
-    from synthmphn.report.gate import write_gate_markdown
-
-    table = write_gate_markdown(path)
-    typer.echo(table.read_text(encoding="utf-8"))
+    table = _echo_gate_table(path)
     typer.echo(f"gated: {path} (summary: {path / SUMMARY_NAME}, table: {table})")
 
 

@@ -14,7 +14,7 @@ from synthmphn.data.sampler import GroupBatchSampler
 from synthmphn.data.store import GroupStore
 from synthmphn.experiment import load_experiment, plan_grid, run_config, run_experiment
 from synthmphn.experiment.estimate import estimate_grid, format_estimate
-from synthmphn.experiment.spec import check_cells, paired_groups
+from synthmphn.experiment.spec import check_cells, paired_groups, select_variants
 from synthmphn.report.aggregate import aggregate_note, aggregate_score
 from synthmphn.report.experiment import Claim, claim_rows, claims_table
 from synthmphn.report.markdown import table_markdown
@@ -199,3 +199,27 @@ def test_dry_run_prints_the_estimate_and_runs_nothing(tmp_path: Path, tiny_grid_
     assert "experiment tiny: 4 cells, 4 to run, 1 job(s)" in result.output
     assert "estimated wall time: 0.5 min" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_select_variants_keeps_only_the_claims_between_them(tmp_path: Path):
+    body = (
+        VARIANTS
+        + "  p0: [train.loss=p0]\nclaims:\n  - {name: x, better: mp, worse: hn}\n  - {name: y, better: p0, worse: hn}\n"
+    )
+    path = _spec(tmp_path, "{}\n", body)
+    spec = select_variants(load_experiment(path), ["hn", "p0"], path)
+    assert list(spec.variants) == ["hn", "p0"]
+    assert [c.name for c in spec.claims] == ["y"]
+    assert select_variants(load_experiment(path), None, path).variants.keys() == {"mp", "hn", "p0"}
+    with pytest.raises(ValueError, match=r"--variants: 'typo' is not a variant; known: mp, hn, p0$"):
+        select_variants(load_experiment(path), ["hn", "typo"], path)
+
+
+def test_dry_run_of_chosen_variants_counts_only_their_cells(tmp_path: Path, tiny_grid_base: str):
+    spec = _spec(tmp_path, tiny_grid_base, "seeds: [0, 1]\n" + VARIANTS)
+    args = ["experiment", str(spec), "--dry-run", "--seconds-per-step", "2.5", "--variants", "hn"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "experiment tiny: 2 cells, 2 to run, 1 job(s)" in result.output
+    bad = CliRunner().invoke(app, [*args[:-1], "hn,nope"])
+    assert bad.exit_code != 0 and "--variants: 'nope' is not a variant" in bad.output

@@ -69,7 +69,9 @@ def test_scorer_takes_the_judged_colour_into_own_and_the_margin() -> None:
     assert (
         scores[0].margin == pytest.approx(_pair(0.0, 2.0)) and scores[0].margin < 0
     )  # looks like its partner
-    assert scores[1].own == pytest.approx(p_subject)  # p(red) 0.978 > p(star) 0.953: the subject is the weaker part
+    assert scores[1].own == pytest.approx(
+        p_subject
+    )  # p(red) 0.978 > p(star) 0.953: the subject is the weaker part
     assert scores[1].margin == pytest.approx(_pair(6.0, 0.0)) and scores[1].margin > 0
     # without the judge the colour edit is not judged at all
     plain = GateScorer(subjects, ["star", "cross"]).score(images, [red, red], [[blue], [blue]])

@@ -16,7 +16,7 @@ PAINTERLY = "procedural:painterly?fidelity=0.45"  # a generator name with a dot 
 
 SUMMARY = {
     "reference": "embedded",
-    "gate": {"action": "drop", "threshold": 0.1, "margin": 0.0},
+    "gate": {"action": "drop", "threshold": 0.1, "margin": 0.0, "min_images": 2},
     "before": {"images": 100, "failures": 20, "failure_share": 0.2},
     "after": {"images": 70, "failures": 5, "failure_share": 5 / 70},
     "groups_dropped": 3,
@@ -57,6 +57,7 @@ def test_gate_table_reads_every_row_and_each_generator(tmp_path: Path) -> None:
     table = gate_table(["gate-drop"], [s for _, s in found], "Gate")
     values = {row.name: row.values[0] for row in table.rows}
     assert values["action"] == "drop"
+    assert values["min images per caption"] == 2
     assert values["images after"] == 70
     assert values["failure share after"] == 5 / 70
     assert values["recall"] == 0.75
@@ -101,3 +102,13 @@ def test_gate_markdown_beside_the_gated_dataset(tmp_path: Path) -> None:
     assert "- source: runs/raw/dataset" in text
     assert "| precision | 0.500 |" in text and "| recall: omission | 1.000 |" in text
     assert (dataset / "gate_summary.md").is_file()
+
+
+def test_run_with_its_own_dataset_folder_finds_its_gate_summary(tmp_path: Path) -> None:
+    """A gated build (`images.gate`) leaves train.data unset: the summary is in <run>/dataset."""
+    run_dir = tmp_path / "run"
+    (run_dir / "dataset").mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({"train": {"data": None}}))
+    assert gate_summaries([run_dir]) == []
+    (run_dir / "dataset" / "gate_summary.json").write_text(json.dumps(SUMMARY))
+    assert gate_summaries([run_dir]) == [(run_dir, SUMMARY)]

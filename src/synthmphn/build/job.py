@@ -47,6 +47,7 @@ from synthmphn.build.worker import ShardResult, generator_pool
 from synthmphn.config import RunConfig, stage_identity
 from synthmphn.data.manifest import Manifest
 from synthmphn.data.shards import index_shard
+from synthmphn.gate import check_attributes, check_gate_output, run_gate
 from synthmphn.io import atomic_write_json, atomic_write_text
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
@@ -70,8 +71,13 @@ def write_metadata(cfg: RunConfig, captions: Captions, fresh_captions: bool) -> 
     if fresh_captions:
         save_captions(dataset_dir, captions)
     atomic_write_json(dataset_dir / CLASSES_NAME, class_rows(cfg, captions))
+    write_run_info(dataset_dir, cfg.model_dump(mode="json"), cfg.seed, "build")
+    write_run_config(cfg)
+
+
+def write_run_config(cfg: RunConfig) -> None:
+    """The run's resolved config.yaml in its run folder (what `train` / `eval` of this run will read)."""
     config = cfg.model_dump(mode="json")
-    write_run_info(dataset_dir, config, cfg.seed, "build")
     atomic_write_text(cfg.output.dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 
 
@@ -87,8 +93,49 @@ def pending_tasks(tasks: Sequence[ShardTask], manifest: Manifest, stats: BuildSt
     return todo
 
 
+RAW_SUFFIX = "-raw"
+"""With `images.gate`, the raw build lives beside the dataset folder: <dataset folder>-raw."""
+
+
 def run_build(cfg: RunConfig) -> Path:
-    """Builds (or resumes) the dataset of `cfg` in `cfg.dataset_dir` and returns that folder."""
+    """Builds (or resumes) the dataset of `cfg` in `cfg.dataset_dir` and returns that folder.
+
+    With `images.gate` the build is two resumable steps: the raw build into <dataset folder>-raw, then
+    `synthmphn gate` of it (the `gate.*` settings) into the dataset folder, which train and eval read.
+    """
+    if not cfg.images.gate:
+        return build_dataset(cfg)
+    cfg = trainable_gate_config(cfg)
+    check_attributes(cfg, None)  # refusals that need no build come before it
+    check_gate_output(cfg.dataset_dir)
+    raw = build_dataset(raw_build_config(cfg))
+    gated = run_gate(raw, cfg.dataset_dir, cfg)
+    write_run_config(cfg)  # the run's config is the gated one, not the raw build's
+    return gated
+
+
+def trainable_gate_config(cfg: RunConfig) -> RunConfig:
+    """`cfg` with `gate.min_images` raised to `train.images_per_caption`, so the gated dataset keeps no caption
+    with fewer images than a batch slot of the same run takes (train would refuse such a dataset). The run's
+    config.yaml and the gate summary record the value used."""
+    if cfg.gate.min_images >= cfg.train.images_per_caption:
+        return cfg
+    raised = cfg.model_copy(deep=True)
+    raised.gate.min_images = cfg.train.images_per_caption
+    return raised
+
+
+def raw_build_config(cfg: RunConfig) -> RunConfig:
+    """The config of the raw build behind a gated one: `images.gate` off, dataset at <dataset folder>-raw
+    (so its build identity is the ungated build's, and an ungated run can share the raw folder)."""
+    raw = cfg.model_copy(deep=True)
+    raw.images.gate = False
+    raw.train.data = cfg.dataset_dir.with_name(cfg.dataset_dir.name + RAW_SUFFIX)
+    return raw
+
+
+def build_dataset(cfg: RunConfig) -> Path:
+    """Builds (or resumes) the ungated dataset of `cfg` in `cfg.dataset_dir` and returns that folder."""
     started = time.perf_counter()
     dataset_dir = cfg.dataset_dir
     with undone_unless_a_shard_exists(dataset_dir, cfg.output.dir):  # a refusal leaves the folders as found

@@ -23,6 +23,7 @@ from synthmphn.config.loading import (
     validate_config,
 )
 from synthmphn.config.sections import (
+    DATASET_FOLDER,
     EXECUTION,
     LATE_DEFAULT,
     LOCATION,
@@ -49,6 +50,7 @@ from synthmphn.config.sections import (
 )
 
 __all__ = [
+    "DATASET_FOLDER",
     "EXECUTION",
     "LATE_DEFAULT",
     "LOCATION",

@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+DATASET_FOLDER = "dataset"
+"""A run's own dataset: <output.dir>/dataset (where `build` writes and `train` reads unless train.data)."""
+
 # Fields that may differ without changing what a stage writes carry `json_schema_extra=<one of these>`; every
 # "is this the same output?" check (build / train / recaption resume, dataset keys, run fingerprints) reads
 # them through `config.identity.stage_identity`, so the rule lives here once:
@@ -113,6 +116,9 @@ class ImagesConfig(StrictModel):
     # Style never used for training: the held-out-style test split is rendered with it.
     heldout_style: str | None = "procedural:mosaic"
     diffusers: DiffusersConfig = DiffusersConfig()
+    # build step: gate the built train split (`gate.*`) into the dataset folder; the raw build goes to
+    # <dataset folder>-raw (`build.job.raw_build_config`)
+    gate: bool = Field(False, json_schema_extra=LATE_DEFAULT)
     workers: int = Field(1, ge=1, json_schema_extra=EXECUTION)  # shard bytes do not depend on these two
     engine: Literal["local", "ray"] = Field("local", json_schema_extra=EXECUTION)
 
@@ -384,7 +390,7 @@ class RunConfig(StrictModel):
     @property
     def dataset_dir(self) -> Path:
         """Where `build` writes and `train` reads (train.data overrides)."""
-        return self.train.data if self.train.data is not None else self.output.dir / "dataset"
+        return self.train.data if self.train.data is not None else self.output.dir / DATASET_FOLDER
 
     @property
     def train_dir(self) -> Path:

@@ -33,12 +33,19 @@ a finished run of another grid in the same parent folder is copied, not retraine
 
 Rooms: `spec` (the YAML and the plan of cells), `runner` (build, train, eval, results), `twins` (equal runs
 across grids are trained once), `estimate` (the wall time a grid will take, printed before it runs and by
-`synthmphn experiment SPEC --dry-run`).
+`synthmphn experiment SPEC --dry-run`). `--variants a,b` runs only those variants (and the claims
+between them); a later full run resumes their cells.
 """
 
 from synthmphn.experiment.estimate import estimate_grid, format_estimate
 from synthmphn.experiment.runner import run_experiment
-from synthmphn.experiment.spec import check_cells, load_experiment, plan_grid, run_config
+from synthmphn.experiment.spec import (
+    check_cells,
+    load_experiment,
+    plan_grid,
+    run_config,
+    select_variants,
+)
 
 __all__ = [
     "check_cells",
@@ -48,4 +55,5 @@ __all__ = [
     "plan_grid",
     "run_config",
     "run_experiment",
+    "select_variants",
 ]

@@ -28,6 +28,7 @@ from synthmphn.experiment.spec import (
     paired_design_line,
     plan_grid,
     run_config,
+    select_variants,
 )
 from synthmphn.experiment.twins import copy_finished_run, finished_runs, run_fingerprint
 from synthmphn.gate import run_gate
@@ -78,9 +79,10 @@ def run_one(spec_path: str, variant: str, seed: int, extra: tuple[str, ...], thr
     return str(run_eval(cfg))
 
 
-def run_experiment(path: Path, jobs: int = 1) -> Path:
-    """Runs the grid in `path` (resuming finished cells), writes results.{md,csv,json} and the report."""
-    spec = load_experiment(path)
+def run_experiment(path: Path, jobs: int = 1, variants: list[str] | None = None) -> Path:
+    """Runs the grid in `path` (resuming finished cells), writes results.{md,csv,json} and the report;
+    `variants` cuts the grid to those variants and the claims between them (`spec.select_variants`)."""
+    spec = select_variants(load_experiment(path), variants, path)
     check_cells(spec, path)  # every cell valid before any dataset is built or any cell trains
     runs, datasets = plan_grid(spec)
     spec.output.mkdir(parents=True, exist_ok=True)

@@ -109,6 +109,23 @@ def load_experiment(path: Path) -> ExperimentSpec:
     return spec.model_copy(update={"base": base})
 
 
+def select_variants(spec: ExperimentSpec, names: list[str] | None, source: Path) -> ExperimentSpec:
+    """The grid cut to the variants `names` (all when None), with only the claims between them kept.
+
+    Why: a researcher short of time runs the cells a claim needs first (`--variants raw,recaptioned`)
+    and the rest later; cells are resumed by run folder, so the later full run reuses them.
+    """
+    if names is None:
+        return spec
+    known = ", ".join(spec.variants)
+    for name in names:
+        if name not in spec.variants:
+            raise ValueError(f"{source}: --variants: {name!r} is not a variant; known: {known}")
+    variants = {k: v for k, v in spec.variants.items() if k in names}
+    claims = [c for c in spec.claims if c.better in variants and c.worse in variants]
+    return spec.model_copy(update={"variants": variants, "claims": claims})
+
+
 def check_claims(spec: ExperimentSpec, source: Path) -> None:
     """Every claim names two different variants of the grid; else a one-line ValueError naming the field."""
     known = ", ".join(spec.variants)

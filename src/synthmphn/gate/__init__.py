@@ -8,6 +8,12 @@ oracle that drops exactly the recorded failures) and writes a new dataset plus `
 `synthmphn.gate.run_gate` is its entry point (`pipeline`).
 """
 
-from synthmphn.gate.pipeline import PLOT_NAME, SUMMARY_NAME, run_gate
+from synthmphn.gate.pipeline import (
+    PLOT_NAME,
+    SUMMARY_NAME,
+    check_attributes,
+    check_gate_output,
+    run_gate,
+)
 
-__all__ = ["PLOT_NAME", "SUMMARY_NAME", "run_gate"]
+__all__ = ["PLOT_NAME", "SUMMARY_NAME", "check_attributes", "check_gate_output", "run_gate"]

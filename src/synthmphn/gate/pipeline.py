@@ -45,6 +45,8 @@ METADATA_FILES = (
     "build_config.json",
 )  # copied from DATASET as they are
 LOCK_NAME = ".gate.lock"
+# `synthmphn gate` has --overwrite; a gated build (`images.gate`) does not, so both are named
+REPLACE_HINT = "replace it with `synthmphn gate --overwrite` (or remove it), or choose another output folder"
 
 
 def run_gate(
@@ -84,6 +86,18 @@ def run_gate(
         plot_quality(summary, dst / PLOT_NAME)
         atomic_write_json(dst / SUMMARY_NAME, summary)
     return dst
+
+
+def check_gate_output(dst: Path) -> None:
+    """ValueError unless `dst` is new, empty or a gate job's output: what `images.gate` checks before it
+    builds the raw dataset, so a dataset folder holding someone's build is refused before any work."""
+    if not dst.is_dir() or (dst / STATE_DIR / "job.json").is_file():
+        return
+    if any(p.name != LOCK_NAME for p in dst.iterdir()):
+        raise ValueError(
+            f"{dst}: holds files not written by the gate, and images.gate writes the gated dataset here; "
+            "choose another train.data / output.dir, or build without images.gate"
+        )
 
 
 def check_attributes(cfg: RunConfig, reference: Reference | None) -> None:
@@ -168,7 +182,7 @@ def prepare_output(dst: Path, job: dict[str, Any], overwrite: bool) -> None:
             return
         raise ValueError(
             f"{dst}: was gated with other settings or another source (changed: {', '.join(changed[:4])}"
-            f"{', ...' if len(changed) > 4 else ''}); pass --overwrite to replace it or choose another OUT"
+            f"{', ...' if len(changed) > 4 else ''}); {REPLACE_HINT}"
         )
     if dst.is_dir() and any(p.name != LOCK_NAME for p in dst.iterdir()):
         if not overwrite:

@@ -27,6 +27,7 @@ GATE_ROWS = {
     "reference": "reference",
     "threshold (own caption)": "gate.threshold",
     "margin (partner caption)": "gate.margin",
+    "min images per caption": "gate.min_images",
     "images before": "before.images",
     "images after": "after.images",
     "groups dropped": "groups_dropped",

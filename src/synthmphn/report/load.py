@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from synthmphn.config import DATASET_FOLDER
 from synthmphn.io import read_json
 
 SETUP_KEYS = (
@@ -78,11 +79,12 @@ def read_setup(run_dir: Path) -> dict[str, Any]:
 
 
 def dataset_file(run_dir: Path, name: str) -> Path | None:
-    """The file `name` beside the shards of the dataset a run trained on (`train.data`), None when missing
+    """The file `name` beside the shards of the dataset a run trained on (`train.data`, else the run's own
+    dataset folder, as `RunConfig.dataset_dir`), None when missing
     (a stage's summary there: `recaption_summary.json`, `gate_summary.json`)."""
     data = lookup(read_run_config(run_dir), "train.data")
-    path = Path(data) / name if data else None
-    return path if path is not None and path.is_file() else None
+    path = (Path(data) if data else run_dir / DATASET_FOLDER) / name
+    return path if path.is_file() else None
 
 
 def read_recaption_summary(run_dir: Path) -> dict[str, Any] | None:
