@@ -124,11 +124,13 @@ def test_resumable_fields_leave_train_resume_but_not_the_run():
 
 def test_a_late_key_at_its_default_leaves_identities_as_they_were():
     default, edit = RunConfig(), RunConfig.model_validate({"captions": {"negative_source": "edit"}})
-    assert late_default_fields() == {"captions.negative_source": "value"}
+    assert late_default_fields() == {"captions.negative_source": "value", "images.gate": False}
     recorded = default.model_dump(mode="json")
-    del recorded["captions"]["negative_source"]  # a build_config.json written before the key existed
+    del recorded["captions"]["negative_source"]  # a build_config.json written before the keys existed
+    del recorded["images"]["gate"]
     for stage in ("build", "run"):
         assert "captions.negative_source" not in stage_identity(default, stage)
+        assert "images.gate" not in stage_identity(default, stage)
         assert identity_of(recorded, stage) == stage_identity(default, stage)
         assert identity_differences(identity_of(recorded, stage), stage_identity(edit, stage)) == [
             "captions.negative_source: was (unset), now 'edit'"
