@@ -2,7 +2,7 @@
 
 from synthmphn.captions import create_caption_backend
 from synthmphn.captions.concepts import builtin_bank
-from synthmphn.captions.misalign import apply_misalignment, confusers, swap_subject
+from synthmphn.captions.misalign import apply_misalignment, confusers, swap_subject, true_caption
 from synthmphn.config import CaptionsConfig
 
 
@@ -33,3 +33,18 @@ def test_share_clean_prefix_and_images_truth():
         assert after.spec == before.spec  # the images are rendered from the true spec
         assert (after.caption != before.caption) == after.misaligned
     assert apply_misalignment(drafts, config, seed=1) == noisy  # deterministic
+
+
+def test_true_caption_undoes_the_swap():
+    bank = builtin_bank()
+    assert true_caption("a red digit 4 on white", "digit 3", bank) == "a red digit 3 on white"  # the confuser
+    assert (
+        true_caption("three copies of digit 4 at the top", "digit 3", bank)
+        == "three copies of digit 3 at the top"
+    )
+    assert true_caption("a small circle", "digit 3", bank) == "a small digit 3"  # any other subject
+    assert (
+        true_caption("two t-shirts on sand", "shirt", bank) == "two shirts on sand"
+    )  # 't-shirt' before 'shirt'
+    assert true_caption("a blue shirt", "t-shirt", bank) == "a blue t-shirt"
+    assert true_caption("a blue thing", "t-shirt", bank) is None

@@ -205,6 +205,7 @@ def test_perfect_captioner_and_scorer_replace_exactly_the_misaligned(source: Pat
     assert align["all"]["before"]["n"] == 8
     assert summary["captioner_fit"] is None
     assert summary["captioner_heldout"]["subject_accuracy"] == 1.0
+    assert summary["filter_with_true_captions"] == {"misaligned": 3, "caught": 3, "recall": 1.0}
     for group, _ in read_shard(out / "train-000001.tar"):
         assert not group.misaligned or group.caption.split()[2] == group.spec.subject
 
@@ -242,3 +243,18 @@ def test_clean_selection_and_consensus() -> None:
     assert select_clean_groups(groups, 2) == ({"t00000", "t00001"}, "first_by_id")
     assert consensus_caption(["b", "a", "a", "b", "c"]) == "b"  # tie: the earliest image's caption
     assert consensus_caption(["x", "y", "y"]) == "y"
+
+
+def test_filter_alone_is_measured_apart_from_the_captioner(embedded_run: Path) -> None:
+    """The embedded captioner (4 epochs on 4 groups) proposes few right subjects, but the oracle scorer would
+    take every misaligned group's true caption: the summary tells the two bottlenecks apart."""
+    summary = read_json(embedded_run / SUMMARY_NAME)
+    assert summary["filter_with_true_captions"] == {"misaligned": 3, "caught": 3, "recall": 1.0}
+    rows = [
+        row for path in (embedded_run / "recaption" / "decisions").glob("*.json") for row in read_json(path)
+    ]
+    truth = {row["id"]: row["true_caption_decision"] for row in rows if "true_caption_decision" in row}
+    assert sorted(truth) == ["t00005", "t00008", "t00011"]  # the misaligned candidates (t00002 is in S_h)
+    for decision in truth.values():
+        assert decision["new"].split()[2] in SUBJECTS and decision["new"] != decision["old"]
+        assert decision["new_score"] > decision["old_score"]

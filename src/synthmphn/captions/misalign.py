@@ -59,3 +59,23 @@ def apply_misalignment(drafts: list[CaptionDraft], config: CaptionsConfig, seed:
         text = swap_subject(draft.caption, bank.subject(draft.spec.subject), mapping[draft.spec.subject])
         out.append(draft if text is None else draft.model_copy(update={"caption": text, "misaligned": True}))
     return out
+
+
+def true_caption(text: str, subject: str, bank: ConceptBank) -> str | None:
+    """A misaligned caption with the subject it names put back to the true `subject` (the inverse of
+    `apply_misalignment`): the confuser's words first, else any other subject's, longest name first (so
+    't-shirt' is tried before 'shirt'). None when the caption names no other subject of the bank.
+
+    Why: the recaption summary scores this caption through the filter, which measures the filter alone, as
+    if the captioner were perfect (`recaption.shards`)."""
+    true = bank.subject(subject)
+    mapping = confusers(bank)
+    others = [s for s in bank.subjects if s.name != subject]
+    ordered = ([mapping[subject]] if subject in mapping else []) + sorted(
+        others, key=lambda s: -len(s.display)
+    )
+    for wrong in ordered:
+        fixed = swap_subject(text, wrong, true)
+        if fixed is not None:
+            return fixed
+    return None

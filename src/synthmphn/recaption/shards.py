@@ -15,6 +15,8 @@ from typing import Any
 
 from PIL import Image
 
+from synthmphn.captions.concepts import bank_for
+from synthmphn.captions.misalign import true_caption
 from synthmphn.config import RunConfig
 from synthmphn.data.manifest import Manifest, ShardEntry
 from synthmphn.data.records import Group
@@ -74,7 +76,8 @@ def recaption_shard(
         start += len(group_images)
     old = [samples[i][0].caption for i in candidates]
     verdicts = filter_captions(scorer, images, old, new, cfg.recaption.alpha)
-    rows = decision_rows(samples, candidates, verdicts)
+    truth = true_caption_verdicts(samples, candidates, images, scorer, cfg)
+    rows = decision_rows(samples, candidates, verdicts, truth)
     atomic_write_json(decisions_path, rows)
     written = [_with_caption(group, data, rows[i]["caption"]) for i, (group, data) in enumerate(samples)]
     path = output.dataset_dir / entry.path
@@ -84,23 +87,60 @@ def recaption_shard(
     return rows
 
 
+def true_caption_verdicts(
+    samples: list[tuple[Group, dict[str, bytes]]],
+    candidates: list[int],
+    images: list[list[Image.Image]],
+    scorer: Scorer,
+    cfg: RunConfig,
+) -> dict[int, Decision]:
+    """sample index -> the filter's verdict on each misaligned candidate's TRUE caption (`true_caption`).
+
+    The filter alone, as if the captioner were perfect: the testbed knows the truth, so a recaption run can
+    tell a filter that cannot catch a misaligned caption from a captioner that never proposes the right one.
+    Nothing here changes the written shards."""
+    bank = bank_for(cfg.captions)
+    chosen, fixed = [], []
+    for j, i in enumerate(candidates):
+        group = samples[i][0]
+        text = (
+            true_caption(group.caption, group.spec.subject, bank) if group.misaligned and group.spec else None
+        )
+        if text is not None:
+            chosen.append(j)
+            fixed.append(text)
+    verdicts = filter_captions(
+        scorer,
+        [images[j] for j in chosen],
+        [samples[candidates[j]][0].caption for j in chosen],
+        fixed,
+        cfg.recaption.alpha,
+    )
+    return {candidates[j]: verdict for j, verdict in zip(chosen, verdicts, strict=True)}
+
+
 def decision_rows(
-    samples: list[tuple[Group, dict[str, bytes]]], candidates: list[int], verdicts: list[Decision]
+    samples: list[tuple[Group, dict[str, bytes]]],
+    candidates: list[int],
+    verdicts: list[Decision],
+    truth: dict[int, Decision] | None = None,
 ) -> list[dict[str, Any]]:
-    """One JSON row per group of a shard: id, clean flag, misaligned truth, decision (None for S_h), caption."""
+    """One JSON row per group of a shard: id, clean flag, misaligned truth, decision (None for S_h), caption,
+    and for a misaligned candidate the filter's verdict on its true caption (`true_caption_verdicts`)."""
     by_index = dict(zip(candidates, verdicts, strict=True))
     rows = []
     for i, (group, _) in enumerate(samples):
         verdict = by_index.get(i)
-        rows.append(
-            {
-                "id": group.id,
-                "clean": verdict is None,
-                "misaligned": group.misaligned,
-                "decision": verdict.to_json() if verdict else None,
-                "caption": verdict.caption if verdict else group.caption,
-            }
-        )
+        row = {
+            "id": group.id,
+            "clean": verdict is None,
+            "misaligned": group.misaligned,
+            "decision": verdict.to_json() if verdict else None,
+            "caption": verdict.caption if verdict else group.caption,
+        }
+        if truth and i in truth:
+            row["true_caption_decision"] = truth[i].to_json()
+        rows.append(row)
     return rows
 
 

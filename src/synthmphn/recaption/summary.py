@@ -1,7 +1,9 @@
 """`recaption_summary.json` (step 6 of `recaption.pipeline`): replacements, scores, captioner quality.
 
 `alignment`: scorer cosine of the candidates' pairs before / after (mean ± sd). With the `misaligned` ground
-truth on the groups it also reports the filter's confusion matrix (caught / missed / wrongly replaced).
+truth on the groups it also reports the filter's confusion matrix (caught / missed / wrongly replaced) and
+`filter_with_true_captions`: the share of misaligned captions the filter would replace by their true caption,
+i.e. the filter's recall with a perfect captioner (what the captioner, not the filter, costs is the gap).
 """
 
 from __future__ import annotations
@@ -55,7 +57,19 @@ def build_summary(
         summary["misaligned"] = filter_quality(
             [row["decision"]["replaced"] for row in truth], [bool(row["misaligned"]) for row in truth]
         )
+    summary["filter_with_true_captions"] = true_caption_recall(truth)
     return summary
+
+
+def true_caption_recall(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How many misaligned candidates the filter would replace by their TRUE caption (a perfect captioner):
+    {"misaligned", "caught", "recall"}; None when no row has that verdict (no misaligned candidates, or
+    decisions written before it was recorded)."""
+    verdicts = [row["true_caption_decision"] for row in rows if "true_caption_decision" in row]
+    if not verdicts:
+        return None
+    caught = sum(v["replaced"] for v in verdicts)
+    return {"misaligned": len(verdicts), "caught": caught, "recall": caught / len(verdicts)}
 
 
 def alignment(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -68,6 +68,7 @@ RECAPTION_ROWS = {
     "aligned: wrongly replaced": "misaligned.wrongly_replaced",
     "share of misaligned caught": "misaligned.recall",
     "share of aligned replaced": "misaligned.wrongly_replaced_share",
+    "share of misaligned caught with true captions (filter alone)": "filter_with_true_captions.recall",
     "alignment before (mean)": "alignment.all.before.mean",
     "alignment before (sd)": "alignment.all.before.sd",
     "alignment after (mean)": "alignment.all.after.mean",
