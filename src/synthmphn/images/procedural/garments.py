@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthmphn.images.procedural.shapes import Subject, circle, ellipse, line, poly, rect
+from synthmphn.images.procedural.shapes import Subject, ellipse, line, poly, rect
 
 N_SHAPE = 8  # random numbers per garment instance
+SEAM = 0.5  # the mask level of seams, plackets and openings: a darker line in the cloth, not a cut
 
 
 def _lerp(a: float, b: float, t: float) -> float:
@@ -47,8 +48,8 @@ def _sleeve_seams(w: float, top: float, sleeve: float, width: float) -> Subject:
     """Thin dark lines where long sleeves lie over the body (erased, so they read as seams/shadows)."""
     y = top + 0.08
     return (
-        line((w, y + 0.25), (w + 0.02, y + sleeve - 0.05), width=width, erase=True),
-        line((-w, y + 0.25), (-w - 0.02, y + sleeve - 0.05), width=width, erase=True),
+        line((w, y + 0.25), (w + 0.02, y + sleeve - 0.05), width=width, level=SEAM),
+        line((-w, y + 0.25), (-w - 0.02, y + sleeve - 0.05), width=width, level=SEAM),
     )
 
 
@@ -74,7 +75,7 @@ def _trouser(u: np.ndarray) -> Subject:
              (-gap, bottom), (-hem_out, bottom)),
     ]  # fmt: skip
     if u[4] < 0.6:  # waistband seam
-        parts.append(line((-waist, top + 0.1), (waist, top + 0.1), width=0.025, erase=True))
+        parts.append(line((-waist, top + 0.1), (waist, top + 0.1), width=0.025, level=SEAM))
     return tuple(parts)
 
 
@@ -87,7 +88,7 @@ def _pullover(u: np.ndarray) -> Subject:
     parts.append(ellipse(0.0, top, neck, _lerp(0.06, 0.12, u[5]), erase=True))
     parts += _sleeve_seams(w, top, sleeve, 0.025)
     if u[6] < 0.5:  # ribbed hem
-        parts.append(line((-w, hem - 0.1), (w, hem - 0.1), width=0.025, erase=True))
+        parts.append(line((-w, hem - 0.1), (w, hem - 0.1), width=0.025, level=SEAM))
     return tuple(parts)
 
 
@@ -102,11 +103,11 @@ def _coat(u: np.ndarray) -> Subject:
         parts.append(ellipse(0.0, top + 0.05, neck + 0.06, 0.14))
     else:  # lapels: a V opening to the chest
         parts.append(poly((-neck, top), (0.0, top + _lerp(0.25, 0.5, u[6])), (neck, top), erase=True))
-    parts.append(line((0.0, top + 0.1), (0.0, hem), width=0.03, erase=True))  # the front opening / zip
+    parts.append(line((0.0, top + 0.1), (0.0, hem), width=0.03, level=SEAM))  # the front opening / zip
     parts += _sleeve_seams(w, top, sleeve, 0.03)
     if u[7] < 0.5:  # pockets
         for s in (-1, 1):
-            parts.append(line((s * (w - 0.08), 0.35), (s * 0.12, 0.35), width=0.025, erase=True))
+            parts.append(line((s * (w - 0.08), 0.35), (s * 0.12, 0.35), width=0.025, level=SEAM))
     return tuple(parts)
 
 
@@ -119,12 +120,14 @@ def _shirt(u: np.ndarray) -> Subject:
     parts = [*_top(w, top, hem, sleeve, _lerp(0.0, 0.14, u[5]), neck)]
     parts.append(poly((-neck, top), (0.0, top + 0.1), (neck, top), erase=True))
     parts += [  # collar points, the placket and its buttons
-        line((-neck, top + 0.02), (-0.03, top + 0.2), width=0.025, erase=True),
-        line((neck, top + 0.02), (0.03, top + 0.2), width=0.025, erase=True),
-        line((0.0, top + 0.12), (0.0, hem), width=0.02, erase=True),
+        line((-neck, top + 0.02), (-0.03, top + 0.2), width=0.025, level=SEAM),
+        line((neck, top + 0.02), (0.03, top + 0.2), width=0.025, level=SEAM),
+        line((0.0, top + 0.12), (0.0, hem), width=0.02, level=SEAM),
     ]
     if u[6] < 0.6:
-        parts += [circle(0.05, y, 0.025, erase=True) for y in np.linspace(top + 0.3, hem - 0.15, 5)]
+        parts += [
+            line((0.04, y), (0.06, y), width=0.04, level=SEAM) for y in np.linspace(top + 0.3, hem - 0.15, 5)
+        ]
     if not short:
         parts += _sleeve_seams(w, top, sleeve, 0.022)
     return tuple(parts)
@@ -146,37 +149,37 @@ def _dress(u: np.ndarray) -> Subject:
         for s in (-1, 1):
             parts.append(line((s * shoulder, top + 0.05), (s * (shoulder + 0.12), top + length), width=0.12))
     if u[6] < 0.4:  # a belt or waist seam
-        parts.append(line((-waist, waist_y), (waist, waist_y), width=0.025, erase=True))
+        parts.append(line((-waist, waist_y), (waist, waist_y), width=0.025, level=SEAM))
     return tuple(parts)
 
 
 def _sandal(u: np.ndarray) -> Subject:
-    heel = _lerp(0.0, 0.4, u[0]) if u[1] < 0.4 else 0.0  # a raised heel, sometimes
-    sole_y = 0.2
+    heel = _lerp(0.15, 0.55, u[0]) if u[1] < 0.35 else 0.0  # a raised heel, sometimes
+    sole_y = 0.3
+    sole = _lerp(0.06, 0.12, u[7])
     parts = [
-        line((-0.92, sole_y - heel), (-0.5, sole_y - heel * 0.6), (0.0, sole_y), (0.9, sole_y), width=0.07),
+        line((-0.92, sole_y - heel), (-0.55, sole_y - heel * 0.5), (-0.1, sole_y), (0.9, sole_y), width=sole),
     ]
-    if heel > 0.05:
-        parts.append(line((-0.85, sole_y - heel), (-0.82, sole_y + 0.05), width=0.06))
-    top = _lerp(-0.2, 0.0, u[2]) - heel * 0.6
-    w = _lerp(0.035, 0.06, u[3])
-    parts.append(line((-0.88, sole_y - heel), (-0.8, top - 0.05), (-0.55, top), width=w))  # heel strap
-    n = 2 + int(u[4] * 3)
-    xs = np.linspace(-0.45, 0.6, n)
-    for i, x in enumerate(xs):
-        lean = 0.25 if (i + int(u[5] * 2)) % 2 else -0.25
-        parts.append(
-            line(
-                (float(x) - lean, sole_y), (float(x), top + 0.12 * i / n), (float(x) + lean, sole_y), width=w
-            )
-        )
-    if u[6] < 0.6:  # a strap along the instep
-        parts.append(line((-0.6, top), (0.2, top + 0.1), width=w))
+    if heel > 0:
+        parts.append(line((-0.86, sole_y - heel), (-0.82, sole_y + 0.02), width=0.07))
+    top = _lerp(-0.4, -0.12, u[2]) - heel * 0.4
+    w = _lerp(0.04, 0.07, u[3])
+    parts.append(line((-0.88, sole_y - heel), (-0.78, top), (-0.5, top + 0.05), width=w))  # heel strap
+    if u[6] < 0.25:  # a slide: one broad band over the forefoot
+        parts.append(poly((-0.05, sole_y), (0.1, top + 0.15), (0.45, top + 0.25), (0.65, sole_y)))
+    else:  # straps arching over the instep and toes
+        n = 2 + int(u[4] * 3)
+        for i, x in enumerate(np.linspace(-0.4, 0.5, n)):
+            half = _lerp(0.12, 0.22, u[5])
+            y = top + (0.35 - top) * 0.35 * i / n
+            parts.append(line((float(x) - half, sole_y), (float(x), y), (float(x) + half, sole_y), width=w))
+        if u[5] < 0.5:  # a strap along the instep
+            parts.append(line((-0.5, top + 0.05), (0.3, top + 0.25), width=w))
     return tuple(parts)
 
 
 def _sneaker(u: np.ndarray) -> Subject:
-    high = _lerp(0.0, 0.25, u[0])
+    high = _lerp(0.0, 0.3, (u[0] - 0.8) / 0.2) if u[0] > 0.8 else 0.0  # a high-top, sometimes
     collar = _lerp(-0.3, -0.15, u[1]) - high
     toe = _lerp(0.05, 0.15, u[2])
     parts = [
@@ -186,7 +189,7 @@ def _sneaker(u: np.ndarray) -> Subject:
     parts.append(line((-0.9, 0.26), (0.9, 0.26), width=0.03, erase=u[3] < 0.7))  # sole seam
     if u[4] < 0.6:  # laces
         parts += [line((x, collar + 0.2 + 0.5 * (x + 0.3)), (x + 0.06, collar + 0.3 + 0.5 * (x + 0.3)),
-                       width=0.025, erase=True) for x in (-0.25, -0.12, 0.01)]  # fmt: skip
+                       width=0.025, level=SEAM) for x in (-0.25, -0.12, 0.01)]  # fmt: skip
     return tuple(parts)
 
 
@@ -202,7 +205,7 @@ def _boot(u: np.ndarray) -> Subject:
         rect(back, 0.5, back + 0.28, 0.55 + heel),  # heel
     ]  # fmt: skip
     if u[4] < 0.5:  # laces or a zip
-        parts.append(line((front - 0.05, -shaft + 0.1), (front + 0.05, -0.05), width=0.025, erase=True))
+        parts.append(line((front - 0.05, -shaft + 0.1), (front + 0.05, -0.05), width=0.025, level=SEAM))
     return tuple(parts)
 
 
@@ -215,7 +218,7 @@ def _bag(u: np.ndarray) -> Subject:
         hw = _lerp(0.25, 0.45, u[5])
         parts.append(line((-hw, top), (-hw + 0.05, top - h), (hw - 0.05, top - h), (hw, top), width=0.08))
     if u[2] < 0.5:  # flap
-        parts.append(line((-w, top + 0.3), (w, top + 0.3), width=0.03, erase=True))
+        parts.append(line((-w, top + 0.3), (w, top + 0.3), width=0.03, level=SEAM))
     return tuple(parts)
 
 
