@@ -135,9 +135,9 @@ def _shirt(u: np.ndarray) -> Subject:
 
 def _dress(u: np.ndarray) -> Subject:
     top, hem_y = -0.92, 0.92
-    shoulder = _lerp(0.14, 0.22, u[0])
-    waist = _lerp(0.12, 0.2, u[1])
-    hem = waist + _lerp(0.06, 0.3, u[2])
+    shoulder = _lerp(0.16, 0.26, u[0])
+    waist = shoulder + _lerp(-0.08, 0.0, u[1])
+    hem = waist + _lerp(0.04, 0.26, u[2])
     waist_y = _lerp(-0.35, -0.1, u[3])
     parts = [
         poly((-shoulder, top), (-0.06, top + 0.1), (0.06, top + 0.1), (shoulder, top),
