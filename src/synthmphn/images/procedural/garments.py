@@ -35,13 +35,19 @@ def _top(w: float, top: float, hem: float, sleeve: float, spread: float, neck: f
         )  # fmt: skip
     cuff_y = shoulder + sleeve
     out = w + 0.1 + spread
-    body = poly(
-        (-neck, top), (0.0, top + 0.12), (neck, top), (w, shoulder), (out + 0.1, cuff_y - 0.02),
-        (out - 0.08, cuff_y + 0.06), (w, shoulder + min(0.3, sleeve * 0.6)), (w, hem), (-w, hem),
-        (-w, shoulder + min(0.3, sleeve * 0.6)), (-out + 0.08, cuff_y + 0.06), (-out - 0.1, cuff_y - 0.02),
-        (-w, shoulder),
-    )  # fmt: skip
-    return (body,)
+    armpit = shoulder + min(0.3, sleeve * 0.6)
+    # a long sleeve falls from a rounded shoulder; a short one stands out from the shoulder seam
+    arm = [(w + 0.12 + 0.3 * spread, shoulder + 0.16)] if sleeve > 0.6 else []
+    right = [
+        (w, shoulder),
+        *arm,
+        (out + 0.1, cuff_y - 0.02),
+        (out - 0.08, cuff_y + 0.06),
+        (w, armpit),
+        (w, hem),
+    ]
+    left = [(-x, y) for x, y in reversed(right)]
+    return (poly((-neck, top), (0.0, top + 0.12), (neck, top), *right, *left),)
 
 
 def _sleeve_seams(w: float, top: float, sleeve: float, width: float) -> Subject:
@@ -84,7 +90,7 @@ def _pullover(u: np.ndarray) -> Subject:
     top, hem = -0.82, _lerp(0.7, 0.86, u[1])
     sleeve = hem - top - _lerp(0.0, 0.12, u[2])
     neck = _lerp(0.12, 0.18, u[3])
-    parts = [*_top(w, top, hem, sleeve, _lerp(0.0, 0.12, u[4]), neck)]
+    parts = [*_top(w, top, hem, sleeve, _lerp(0.0, 0.08, u[4]), neck)]
     parts.append(ellipse(0.0, top, neck, _lerp(0.06, 0.12, u[5]), erase=True))
     parts += _sleeve_seams(w, top, sleeve, 0.025)
     if u[6] < 0.5:  # ribbed hem
@@ -97,13 +103,13 @@ def _coat(u: np.ndarray) -> Subject:
     top, hem = -0.9, _lerp(0.84, 0.94, u[1])
     sleeve = _lerp(1.4, 1.6, u[2])
     neck = _lerp(0.14, 0.2, u[3])
-    parts = [*_top(w, top, hem, sleeve, _lerp(0.0, 0.12, u[4]), neck)]
+    parts = [*_top(w, top, hem, sleeve, _lerp(0.0, 0.08, u[4]), neck)]
     hood = u[5] < 0.3
     if hood:
         parts.append(ellipse(0.0, top + 0.05, neck + 0.06, 0.14))
-    else:  # lapels: a V opening to the chest
-        parts.append(poly((-neck, top), (0.0, top + _lerp(0.25, 0.5, u[6])), (neck, top), erase=True))
-    parts.append(line((0.0, top + 0.1), (0.0, hem), width=0.03, level=SEAM))  # the front opening / zip
+    elif u[6] < 0.5:  # lapels: a V opening to the chest
+        parts.append(poly((-neck, top), (0.0, top + _lerp(0.15, 0.35, u[6] * 2)), (neck, top), erase=True))
+    parts.append(line((0.0, top + 0.1), (0.0, hem), width=0.025, level=SEAM))  # the front opening / zip
     parts += _sleeve_seams(w, top, sleeve, 0.03)
     if u[7] < 0.5:  # pockets
         for s in (-1, 1):
@@ -117,7 +123,9 @@ def _shirt(u: np.ndarray) -> Subject:
     short = u[2] < 0.3
     sleeve = _lerp(0.25, 0.45, u[3]) if short else hem - top - _lerp(0.0, 0.12, u[3])
     neck = _lerp(0.1, 0.16, u[4])
-    parts = [*_top(w, top, hem, sleeve, _lerp(0.0, 0.14, u[5]), neck)]
+    parts = [
+        *_top(w, top, hem, sleeve, _lerp(0.0, 0.08, u[5]) if not short else _lerp(0.05, 0.2, u[5]), neck)
+    ]
     parts.append(poly((-neck, top), (0.0, top + 0.1), (neck, top), erase=True))
     parts += [  # collar points, the placket and its buttons
         line((-neck, top + 0.02), (-0.03, top + 0.2), width=0.025, level=SEAM),
