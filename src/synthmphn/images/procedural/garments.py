@@ -162,34 +162,35 @@ def _dress(u: np.ndarray) -> Subject:
 
 
 def _sandal(u: np.ndarray) -> Subject:
-    heel = _lerp(0.15, 0.55, u[0]) if u[1] < 0.35 else 0.0  # a raised heel, sometimes
+    heel = _lerp(0.15, 0.5, u[0]) if u[1] < 0.35 else 0.0  # a raised heel, sometimes
     sole_y = 0.3
-    sole = _lerp(0.06, 0.12, u[7])
     parts = [
-        line((-0.92, sole_y - heel), (-0.55, sole_y - heel * 0.5), (-0.1, sole_y), (0.9, sole_y), width=sole),
-    ]
+        line((-0.92, sole_y - heel), (-0.55, sole_y - heel * 0.5), (-0.1, sole_y), (0.9, sole_y),
+             width=_lerp(0.06, 0.14, u[7])),
+    ]  # fmt: skip
     if heel > 0:
-        parts.append(line((-0.86, sole_y - heel), (-0.82, sole_y + 0.02), width=0.07))
-    top = _lerp(-0.4, -0.12, u[2]) - heel * 0.4
-    w = _lerp(0.04, 0.07, u[3])
-    parts.append(line((-0.88, sole_y - heel), (-0.78, top), (-0.5, top + 0.05), width=w))  # heel strap
+        parts.append(line((-0.86, sole_y - heel), (-0.82, sole_y + 0.02), width=0.08))
+    ankle = _lerp(-0.5, -0.15, u[2]) - heel * 0.4  # the highest point: the strap round the ankle
+    w = _lerp(0.04, 0.08, u[3])
+    base = sole_y - heel * 0.7
+    parts.append(line((-0.85, base), (-0.72, ankle), (-0.45, ankle + 0.05), (-0.35, base * 0.5), width=w))
+    toe_y = sole_y - _lerp(0.1, 0.25, u[4])
     if u[6] < 0.25:  # a slide: one broad band over the forefoot
-        parts.append(poly((-0.05, sole_y), (0.1, top + 0.15), (0.45, top + 0.25), (0.65, sole_y)))
-    else:  # straps arching over the instep and toes
-        n = 2 + int(u[4] * 3)
-        for i, x in enumerate(np.linspace(-0.4, 0.5, n)):
-            half = _lerp(0.12, 0.22, u[5])
-            y = top + (0.35 - top) * 0.35 * i / n
-            parts.append(line((float(x) - half, sole_y), (float(x), y), (float(x) + half, sole_y), width=w))
-        if u[5] < 0.5:  # a strap along the instep
-            parts.append(line((-0.5, top + 0.05), (0.3, top + 0.25), width=w))
+        parts.append(poly((-0.1, sole_y), (0.1, toe_y - 0.15), (0.45, toe_y - 0.1), (0.65, sole_y)))
+    else:  # the instep strap down to the toes, crossed by one to three straps
+        parts.append(line((-0.45, ankle + 0.05), (0.65, toe_y), width=w))
+        for x in np.linspace(-0.25, 0.45, 1 + int(u[5] * 3)):
+            y = ankle + 0.05 + (toe_y - ankle - 0.05) * (float(x) + 0.45) / 1.1
+            parts.append(
+                line((float(x) - 0.12, sole_y), (float(x), y - 0.05), (float(x) + 0.12, sole_y), width=w)
+            )
     return tuple(parts)
 
 
 def _sneaker(u: np.ndarray) -> Subject:
     high = _lerp(0.0, 0.3, (u[0] - 0.8) / 0.2) if u[0] > 0.8 else 0.0  # a high-top, sometimes
-    collar = _lerp(-0.3, -0.15, u[1]) - high
-    toe = _lerp(0.05, 0.15, u[2])
+    collar = _lerp(-0.4, -0.2, u[1]) - high
+    toe = _lerp(0.0, 0.15, u[2])
     parts = [
         poly((-0.9, 0.35), (-0.92, collar + 0.1), (-0.85, collar), (-0.55, collar - 0.02), (-0.35, collar + 0.15),
              (0.1, toe - 0.05), (0.55, toe + 0.05), (0.85, toe + 0.15), (0.93, 0.28), (0.88, 0.38), (-0.88, 0.38)),
