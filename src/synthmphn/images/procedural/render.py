@@ -109,6 +109,7 @@ class Style:
     rotation: ClassVar[float] = 15.0  # shapes
     object_rotation: ClassVar[float] = 6.0  # objects stay roughly upright
     aspect_jitter: ClassVar[float] = 0.08
+    garment_aspect: ClassVar[float] = 2.5  # garments jitter their aspect this much more (cut and fit vary)
     elastic: ClassVar[float] = 0.0
     digit_elastic: ClassVar[float] = 0.0
     colours: ClassVar[tuple[str, ...]] = DEFAULT_COLOURS
@@ -161,7 +162,7 @@ class Style:
         else:
             flip = -1.0 if scene.category in ("object", "garment") and rng.random() < 0.5 else 1.0
             limit = self.rotation if scene.category == "shape" else self.object_rotation
-            j = self.aspect_jitter
+            j = self.aspect_jitter * (self.garment_aspect if scene.category == "garment" else 1.0)
             matrix = linear_map(rng.uniform(-limit, limit), aspect=rng.uniform(1 - j, 1 + j))
             matrix = matrix @ np.diag([flip, 1.0]).astype(np.float32)
             parts = (
