@@ -68,3 +68,14 @@ def test_seams_are_grey_not_cut() -> None:
     centre = mask[SIDE // 2 : SIDE * 3 // 4, SIDE // 2 - 1 : SIDE // 2 + 1]
     assert abs(float(centre.min()) - SEAM) < 0.1
     assert float(_box(mask).max()) == 1.0
+
+
+@pytest.mark.parametrize("subject", ["sandal", "sneaker", "ankle boot"])
+def test_shoes_face_left(subject: str) -> None:
+    rng = np.random.default_rng(2)
+    for _ in range(10):
+        box = _box(_mask(subject, rng)) > 0.35
+        rows = np.flatnonzero(box.any(axis=1))
+        top = rows[: max(1, len(rows) // 5)]  # the highest fifth: the ankle / collar, at the heel
+        heel_x = float(np.nonzero(box[top])[1].mean())
+        assert heel_x > box.shape[1] / 2  # the heel on the right, the toe on the left

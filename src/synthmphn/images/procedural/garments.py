@@ -11,6 +11,8 @@ as the dark lines of a photo. Coordinates are unit ones (y down, inside the unit
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from synthmphn.images.procedural.shapes import Subject, ellipse, line, poly, rect
@@ -246,9 +248,14 @@ GARMENT_DRAWERS = {
 """Fashion-MNIST's classes in label order (canonical subject names: `normalise_name` of the class names)."""
 
 GARMENTS = tuple(GARMENT_DRAWERS)
+SIDE_VIEW = ("sandal", "sneaker", "ankle boot")
+"""Shoes, seen from the side; they face left (the renderer mirrors a few instances, `Style.garment_flip`)."""
 
 
 def garment_parts(subject: str, rng: np.random.Generator | None = None) -> Subject:
     """A garment's parts; with an rng one of its shape variants, without it the canonical (middle) one."""
     u = rng.random(N_SHAPE) if rng is not None else np.full(N_SHAPE, 0.5)
-    return GARMENT_DRAWERS[subject](u)
+    parts = GARMENT_DRAWERS[subject](u)
+    if subject in SIDE_VIEW:  # drawn toe right; a catalogue shot shows the toe on the left
+        parts = tuple(replace(p, points=p.points * np.array([-1.0, 1.0], dtype=np.float32)) for p in parts)
+    return parts
