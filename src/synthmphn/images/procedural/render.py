@@ -109,6 +109,8 @@ class Style:
     rotation: ClassVar[float] = 15.0  # shapes
     object_rotation: ClassVar[float] = 6.0  # objects stay roughly upright
     aspect_jitter: ClassVar[float] = 0.08
+    garment_flip: ClassVar[float] = 0.15  # share of garments mirrored (catalogue shots face one way)
+    garment_aspect: ClassVar[float] = 2.5  # garments jitter their aspect this much more (cut and fit vary)
     elastic: ClassVar[float] = 0.0
     digit_elastic: ClassVar[float] = 0.0
     colours: ClassVar[tuple[str, ...]] = DEFAULT_COLOURS
@@ -159,9 +161,10 @@ class Style:
             mask = digit_mask(int(scene.subject[-1]), self.digits, rng, canvas, d, min_width=self.supersample)
             amplitude = self.digit_elastic
         else:
-            flip = -1.0 if scene.category in ("object", "garment") and rng.random() < 0.5 else 1.0
+            p_flip = self.garment_flip if scene.category == "garment" else 0.5
+            flip = -1.0 if scene.category in ("object", "garment") and rng.random() < p_flip else 1.0
             limit = self.rotation if scene.category == "shape" else self.object_rotation
-            j = self.aspect_jitter
+            j = self.aspect_jitter * (self.garment_aspect if scene.category == "garment" else 1.0)
             matrix = linear_map(rng.uniform(-limit, limit), aspect=rng.uniform(1 - j, 1 + j))
             matrix = matrix @ np.diag([flip, 1.0]).astype(np.float32)
             parts = (

@@ -25,14 +25,15 @@ class Part:
     points: np.ndarray  # [N, 2] float32, unit coordinates
     width: float = 0.0
     erase: bool = False
+    level: float | None = None  # the mask value the part sets (default 1 to add ink, 0 to erase)
 
 
 Subject = tuple[Part, ...]
 
 
-def poly(*points: tuple[float, float], erase: bool = False) -> Part:
-    """A filled polygon through `points`."""
-    return Part("poly", np.asarray(points, dtype=np.float32), erase=erase)
+def poly(*points: tuple[float, float], erase: bool = False, level: float | None = None) -> Part:
+    """A filled polygon through `points` (`level`: the mask value it sets, a grey tone; default full)."""
+    return Part("poly", np.asarray(points, dtype=np.float32), erase=erase, level=level)
 
 
 def rect(x0: float, y0: float, x1: float, y1: float, erase: bool = False) -> Part:
@@ -76,9 +77,9 @@ def circle(cx: float, cy: float, r: float, erase: bool = False) -> Part:
     return ellipse(cx, cy, r, r, erase=erase)
 
 
-def line(*points: tuple[float, float], width: float, erase: bool = False) -> Part:
-    """A polyline of the given width (unit coordinates)."""
-    return Part("line", np.asarray(points, dtype=np.float32), width=width, erase=erase)
+def line(*points: tuple[float, float], width: float, erase: bool = False, level: float | None = None) -> Part:
+    """A polyline of the given width (unit coordinates); `level` sets the mask to a grey (a faint seam)."""
+    return Part("line", np.asarray(points, dtype=np.float32), width=width, erase=erase, level=level)
 
 
 def arc(
@@ -188,7 +189,7 @@ def rasterize(
     for part in parts:
         pts = part.points @ matrix.T * half + centre
         flat = [(float(x), float(y)) for x, y in pts]
-        fill = 0 if part.erase else 255
+        fill = (0 if part.erase else 255) if part.level is None else int(round(255 * part.level))
         if part.kind == "poly":
             draw.polygon(flat, fill=fill)
         else:
