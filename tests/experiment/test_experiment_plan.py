@@ -6,6 +6,7 @@ import pytest
 
 from synthmphn.config import TrainConfig
 from synthmphn.experiment import load_experiment, plan_grid, run_config
+from synthmphn.experiment.spec import source_key
 from synthmphn.report.experiment import results_markdown, summarise
 from synthmphn.train.budget import images_per_step, mean_pairs_per_batch
 
@@ -58,6 +59,8 @@ def test_recaptioned_datasets_differ_by_scorer_checkpoint(tmp_path: Path):
     assert keys["recap-a"] == keys["recap-a-again"] != keys["recap-b"]
     assert keys["recap-a"].endswith("-recap") and not keys["raw"].endswith("-recap")
     assert len(datasets) == 3
+    # every recaptioned dataset is made from the raw variant's own shards, not a copy built per variant
+    assert {source_key(cfg) for cfg in datasets.values()} == {keys["raw"]}
 
 
 def test_gated_datasets_are_keyed_by_their_gate_settings(tmp_path: Path):

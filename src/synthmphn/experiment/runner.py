@@ -23,12 +23,12 @@ from synthmphn.experiment.spec import (
     PlannedRun,
     check_cells,
     dataset_dir,
-    dataset_key,
     load_experiment,
     paired_design_line,
     plan_grid,
     run_config,
     select_variants,
+    source_key,
 )
 from synthmphn.experiment.twins import copy_finished_run, finished_runs, run_fingerprint
 from synthmphn.gate import run_gate
@@ -53,8 +53,7 @@ def build_datasets(spec: ExperimentSpec, datasets: dict[str, RunConfig], recapti
     for key, cfg in datasets.items():
         if key.endswith(RECAP_SUFFIX) != recaptioned:
             continue
-        # a gated dataset is the gate's copy of the raw build every ungated variant with this build shares
-        raw_key = dataset_key(cfg, False) if key.endswith(GATE_SUFFIX) else key.removesuffix(RECAP_SUFFIX)
+        raw_key = source_key(cfg)
         raw_cfg = cfg.model_copy(deep=True)
         raw_cfg.output.dir = spec.output / "datasets" / raw_key
         raw_cfg.train.data = dataset_dir(spec, raw_key)

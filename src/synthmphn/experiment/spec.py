@@ -201,6 +201,16 @@ def dataset_key(cfg: RunConfig, recaption: bool, gate: bool = False) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def source_key(cfg: RunConfig) -> str:
+    """The dataset key of the raw build a dataset is made from: its plain build key, so a gated or
+    recaptioned variant reads the very shards the raw variant with the same build trains on.
+
+    (Keyed by the recaption settings, as it once was, each recaptioned variant built its own copy: equal
+    bytes only while the renderer code stays the same, and a grid resumed after a renderer change mixed two
+    image sets.)"""
+    return dataset_key(cfg, False)
+
+
 def plan_grid(spec: ExperimentSpec) -> tuple[list[PlannedRun], dict[str, RunConfig]]:
     """Every (variant, seed) run and the build config of each distinct dataset, keyed by dataset hash."""
     runs: list[PlannedRun] = []
