@@ -16,6 +16,13 @@ is this process's CPU time (1 thread, so it leaves out the time other processes 
 The last line is `utilisation <ratio> of bf16 peak` for synth-tiny-cnn-32 (the quickstart model); on a CPU
 without native bf16 (an AVX2-only AMD Zen 3 ran a bf16 GEMM at 0.001 TFLOP/s) the step runs in fp32 and the
 line reads `of fp32 peak`, the fastest precision that machine has.
+
+`--ops` adds, for the quickstart model, where the step's time goes and what each part could reach at best:
+every GEMM family (mm, addmm, bmm, convolution forward/backward) with its FLOPs (FlopCounterMode), its time
+(torch.profiler self time) and, for matrix products, the best time of the same shapes run alone; fused AdamW
+against the machine's copy bandwidth (the bytes it must move); everything else (memory-bound elementwise
+work). Its last line bounds the utilisation if every matrix product ran at its isolated best, AdamW at copy
+bandwidth and the elementwise work took no time at all.
 """
 
 from __future__ import annotations
@@ -120,6 +127,107 @@ def step_of(
     return step, float(counter.get_total_flops())
 
 
+GEMM_OPS = ("mm", "addmm", "bmm", "mkldnn_convolution", "convolution_backward")
+FLOP_OPS = {"mm": "mm", "addmm": "addmm", "bmm": "bmm", "mkldnn_convolution": "convolution"}
+FLOP_OPS["convolution_backward"] = "convolution_backward"
+
+
+def product_seconds(name: str, shapes: list[list[int]], dtype: torch.dtype, repeats: int = 10) -> float:
+    """Best time of one aten matrix product (`mm`, `addmm` or `bmm`) with the profiled input shapes, alone."""
+    tensors = [torch.randn(shape).to(dtype) if shape else None for shape in shapes]
+    if name == "addmm":
+        bias, a, b = tensors[:3]
+        run = lambda: torch.addmm(bias, a, b)  # noqa: E731
+    else:
+        a, b = tensors[:2]
+        run = (lambda: torch.mm(a, b)) if name == "mm" else (lambda: torch.bmm(a, b))
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        start = clock()
+        run()
+        best = min(best, clock() - start)
+    return best
+
+
+def copy_bandwidth(mib: int = 256) -> float:
+    """Bytes/s of the best of 5 copies of `mib` MiB (read + write): the ceiling of memory-bound work."""
+    a = torch.empty(mib * 2**18)
+    b = torch.empty_like(a)
+    a.normal_()
+    best = float("inf")
+    for _ in range(5):
+        start = clock()
+        b.copy_(a)
+        best = min(best, clock() - start)
+    return 2 * a.numel() * 4 / best
+
+
+def op_ceilings(
+    step: Callable[[], object],
+    flops: float,
+    model_params: int,
+    peak: float,
+    step_seconds: float,
+    steps: int = 3,
+) -> None:
+    """Prints where one step's time goes (GEMM families, fused AdamW, the rest) and each part's ceiling.
+
+    The profiler clocks wall time, which a loaded machine inflates; each part is reported as its share of
+    the profiled total times `step_seconds` (the step's median on the benchmark's clock)."""
+    from torch.profiler import profile
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    family_flops = {str(op).split(".")[-1]: n for op, n in counter.get_flop_counts()["Global"].items()}
+    with profile() as prof:  # times (recording shapes slows small ops several-fold)
+        for _ in range(steps):
+            step()
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    spent = {
+        e.key.removeprefix("aten::"): step_seconds * e.self_cpu_time_total / total
+        for e in events
+        if e.key.removeprefix("aten::") in GEMM_OPS
+    }
+    with profile(record_shapes=True) as shaped:  # which shapes each matrix product is called with
+        step()
+    dtype = torch.bfloat16 if PRECISION == "bf16" else torch.float32
+    isolated: dict[str, float] = {}
+    for event in shaped.key_averages(group_by_input_shape=True):
+        name = event.key.removeprefix("aten::")
+        if name in ("mm", "addmm", "bmm"):
+            best = product_seconds(name, event.input_shapes, dtype)
+            isolated[name] = isolated.get(name, 0.0) + event.count * best
+    adamw = step_seconds * sum(e.self_cpu_time_total for e in events if "fused_adam" in e.key) / total
+    bandwidth = copy_bandwidth()
+    adamw_floor = model_params * 4 * 7 / bandwidth  # fp32 param r/w, grad r, two moments r/w
+    print(
+        f"\nwhere the {QUICKSTART_MODEL} step goes ({steps} profiled steps; shares of {step_seconds * 1e3:.0f} ms/step)"
+    )
+    print(f"{'part':<22} {'ms/step':>8} {'GFLOP':>7} {'GFLOP/s':>8} {'of peak':>8} {'best alone ms':>14}")
+    for name in GEMM_OPS:
+        gflop = family_flops.get(FLOP_OPS[name], 0) / 1e9
+        ms = spent.get(name, 0.0) * 1e3
+        best = f"{isolated[name] * 1e3:>14.1f}" if name in isolated else f"{'(conv)':>14}"
+        rate = gflop / ms * 1e3 if ms else 0.0
+        print(f"{name:<22} {ms:>8.1f} {gflop:>7.2f} {rate:>8.1f} {rate * 1e9 / peak:>8.3f} {best}")
+    rest = step_seconds - sum(spent.values()) - adamw
+    print(f"{'fused AdamW':<22} {adamw * 1e3:>8.1f} {'':>7} {'':>8} {'':>8} {adamw_floor * 1e3:>14.1f}")
+    print(
+        f"{'everything else':<22} {rest * 1e3:>8.1f}   memory-bound elementwise (norms, activations, casts, autograd)"
+    )
+    print(
+        f"copy bandwidth {bandwidth / 1e9:.1f} GB/s; AdamW moves 28 bytes per parameter ({model_params / 1e6:.1f} M)"
+    )
+    floor = sum(isolated.values()) + sum(v for k, v in spent.items() if k not in isolated) + adamw_floor
+    print(
+        f"ceiling: GEMMs at their best alone + AdamW at copy bandwidth + 0 elementwise = {floor * 1e3:.0f} ms/step "
+        f"-> utilisation <= {flops / floor / peak:.3f} of {PRECISION} peak"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -128,6 +236,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(tiny_model_names()))
     parser.add_argument("--batch", type=int, default=64, help="captions per batch (2 images each)")
     parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--ops", action="store_true", help="also where the quickstart step's time goes")
     parser.add_argument(
         "--clock",
         choices=sorted(CLOCKS),
@@ -170,6 +279,11 @@ def main() -> None:
         print(
             f"{name:<24} {flops / 1e9:>10.2f} {median:>8.3f} {flops / median / 1e9:>8.1f} {statistics.median(ratios[name]):>12.3f}"
         )
+    if args.ops and QUICKSTART_MODEL in steps:
+        step, flops = steps[QUICKSTART_MODEL]
+        params = sum(p.numel() for p in create_clip(QUICKSTART_MODEL).model.parameters())
+        peak = bf16_peak if PRECISION == "bf16" else fp32_peak
+        op_ceilings(step, flops, params, peak, statistics.median(seconds[QUICKSTART_MODEL]))
     if QUICKSTART_MODEL in ratios:
         print(f"utilisation {statistics.median(ratios[QUICKSTART_MODEL]):.3f} of {PRECISION} peak")
 

@@ -155,3 +155,20 @@ def test_gemm_convs_follow_autocast_to_bf16() -> None:
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert gemm(torch.randn(2, 4, 2, 2)).dtype == torch.bfloat16
         assert gemm(torch.randn(2, 4, 8, 8)).dtype == torch.bfloat16
+
+
+@pytest.mark.slow  # inductor compiles the model for ~1 min on a CPU
+def test_compiled_step_matches_the_eager_step_and_keeps_the_checkpoint_keys(
+    parts_and_batch: tuple[torch.nn.Module, TrainBatch], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """train.compile: the same loss and gradients as the eager fast step (fp32, up to summation order)."""
+    base, batch = parts_and_batch
+    eager_loss, eager = losses_and_grads(base, batch, True, "fp32", monkeypatch)
+    model = use_gemm_convs(to_channels_last(copy.deepcopy(base)))
+    model.compile(dynamic=False)
+    loss = loop.compute_losses(model, create_loss("mpclip"), batch, "fp32")["loss"]
+    loss.backward()
+    compiled = torch.cat([p.grad.flatten() for p in model.parameters()])
+    assert float(loss.detach()) == pytest.approx(eager_loss, rel=1e-4)
+    assert relative(compiled, eager) < 1e-2
+    assert list(model.state_dict()) == list(base.state_dict())

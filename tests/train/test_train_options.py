@@ -15,7 +15,13 @@ from synthmphn.models.checkpoint import load_checkpoint
 from synthmphn.train.checkpoints import config_mismatches, last_checkpoint
 from synthmphn.train.logging import read_metrics, truncate_metrics
 from synthmphn.train.loop import run_training, total_steps
-from synthmphn.train.optim import MAX_LOGIT_SCALE, clamp_logit_scale, create_optimizer, lr_at
+from synthmphn.train.optim import (
+    MAX_LOGIT_SCALE,
+    clamp_logit_scale,
+    create_optimizer,
+    init_logit_scale,
+    lr_at,
+)
 
 
 def test_lr_warmup_then_cosine() -> None:
@@ -42,6 +48,16 @@ def test_weight_decay_only_on_matrices() -> None:
     assert len(undecayed["params"]) == 4  # bias, ln weight, ln bias, logit_scale
     clamp_logit_scale(model)
     assert float(model.logit_scale.detach()) == pytest.approx(MAX_LOGIT_SCALE)
+
+
+def test_logit_scale_init_sets_the_starting_temperature(tiny_dataset: Path, tmp_path: Path) -> None:
+    model = Tiny()
+    before = float(model.logit_scale.detach())
+    init_logit_scale(model, None)
+    assert float(model.logit_scale.detach()) == before  # None keeps the model's own init
+    cfg = tiny_config(tmp_path, tiny_dataset, steps=1, lr=1e-9, warmup_steps=0, logit_scale_init=30.0)
+    state = load_checkpoint(last_checkpoint(run_training(cfg)))["state_dict"]
+    assert float(state["logit_scale"].exp()) == pytest.approx(30.0, rel=1e-4)
 
 
 def test_run_length_from_epochs(tiny_dataset: Path, tmp_path: Path) -> None:

@@ -223,6 +223,9 @@ class TrainConfig(StrictModel):
     weight_decay: float = Field(0.1, ge=0)
     warmup_steps: int = Field(50, ge=0)
     grad_clip: float | None = 1.0
+    # The softmax's initial inverse temperature s = exp(logit_scale) (learnt from there, clamped to <= 100);
+    # None keeps the model's own init (CLIP: 1/0.07 = 14.3). Sharper starts weigh the hardest negatives more.
+    logit_scale_init: float | None = Field(None, gt=1.0, le=100.0)
     # auto: bf16 autocast where the device runs bf16 natively (AMX/AVX512-BF16 CPUs, CUDA), else fp32
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
     # Micro-batches per optimiser step. Each micro-batch is its own contrastive problem (B captions see only
@@ -234,6 +237,11 @@ class TrainConfig(StrictModel):
     workers: int = Field(1, ge=0, json_schema_extra=EXECUTION)
     device: str = Field("cpu", json_schema_extra=EXECUTION)
     augment: bool = True
+    # torch.compile (inductor) of the model: fuses the elementwise work between matrix products (0.79x the
+    # quickstart step on an AMX CPU, docs/performance.md) after a one-off compile of ~1 min per shape (cached
+    # on disk by inductor, so later runs of the same model and batch start in seconds). Same function up to
+    # bf16 rounding; checkpoints are unchanged.
+    compile: bool = False
     threads: int | None = Field(None, json_schema_extra=EXECUTION)
 
     @model_validator(mode="after")

@@ -58,7 +58,7 @@ from synthmphn.train.checkpoints import (
 from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed, sync_batchnorm
 from synthmphn.train.hardness import HardnessCurriculum
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
-from synthmphn.train.optim import clamp_logit_scale, create_optimizer, lr_at, set_lr
+from synthmphn.train.optim import clamp_logit_scale, create_optimizer, init_logit_scale, lr_at, set_lr
 from synthmphn.train.precision import with_resolved_precision
 from synthmphn.train.preflight import (
     check_fresh_start,
@@ -136,9 +136,12 @@ def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Pat
         torch.manual_seed(cfg.seed)
         parts = create_clip(tc.model.name, tc.model.pretrained, device=dist.device, augment=tc.augment)
         check_loss_fits_model(tc, type(loss_fn), parts.model)  # before a file of the run changes
+        init_logit_scale(parts.model, tc.logit_scale_init)
         if checkpoint is None and dist.is_main:
             start_fresh(train_dir, replaced)
         model = use_gemm_convs(to_channels_last(parts.model))
+        if tc.compile:
+            model.compile(dynamic=False)  # in place: state_dict keys and checkpoints stay as they are
         loss_fn = loss_fn.to(dist.device)
         optimizer = create_optimizer(model, tc.lr, tc.weight_decay)
         scaler = torch.amp.GradScaler(device_type(dist.device), enabled=tc.precision == "fp16")

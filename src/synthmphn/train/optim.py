@@ -64,6 +64,14 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 
 @torch.no_grad()
+def init_logit_scale(model: nn.Module, scale: float | None) -> None:
+    """Sets the log-space logit scale to ln(`scale`) (train.logit_scale_init); None leaves the model's init."""
+    logit_scale = getattr(model, "logit_scale", None)
+    if scale is not None and isinstance(logit_scale, torch.Tensor):
+        logit_scale.fill_(math.log(scale))
+
+
+@torch.no_grad()
 def clamp_logit_scale(model: nn.Module) -> None:
     """Keeps the log-space logit scale in [0, ln 100] after each step, as open_clip does (s ≤ 100)."""
     scale = getattr(model, "logit_scale", None)
