@@ -11,7 +11,8 @@ over one whole step (forward + backward matmuls and convolutions; elementwise wo
 interleaved (peak, model 1, model 2, ...) and each ratio is the median of per-round ratios, so a loaded
 machine's noise mostly cancels. Without --data a small quickstart dataset is built in a temporary folder.
 
-"<model> plain" is the quickstart model's step before the speed-ups (docs/performance.md). The default clock
+"<model> plain" is the quickstart model's step before the speed-ups (docs/performance.md); with --compile,
+"<model> compiled" is the step with `train.compile=true` (torch.compile; ~1 min of compiling first). The default clock
 is this process's CPU time (1 thread, so it leaves out the time other processes hold the core).
 The last line is `utilisation <ratio> of bf16 peak` for synth-tiny-cnn-32 (the quickstart model); on a CPU
 without native bf16 (an AVX2-only AMD Zen 3 ran a bf16 GEMM at 0.001 TFLOP/s) the step runs in fp32 and the
@@ -21,8 +22,8 @@ line reads `of fp32 peak`, the fastest precision that machine has.
 every GEMM family (mm, addmm, bmm, convolution forward/backward) with its FLOPs (FlopCounterMode), its time
 (torch.profiler self time) and, for matrix products, the best time of the same shapes run alone; fused AdamW
 against the machine's copy bandwidth (the bytes it must move); everything else (memory-bound elementwise
-work). Its last line bounds the utilisation if every matrix product ran at its isolated best, AdamW at copy
-bandwidth and the elementwise work took no time at all.
+work). Its last line bounds the utilisation if every matrix product ran at its isolated best, convolutions and
+AdamW took what they take now and the elementwise work took no time at all.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def real_batch(dataset_dir: Path, parts: object, batch_size: int) -> TrainBatch:
 
 
 def step_of(
-    name: str, dataset_dir: Path, batch_size: int, plain: bool = False
+    name: str, dataset_dir: Path, batch_size: int, plain: bool = False, compiled: bool = False
 ) -> tuple[Callable[[], object], float]:
     """(one real train step of model `name`, its model FLOPs counted by FlopCounterMode).
 
@@ -108,6 +109,8 @@ def step_of(
     torch.manual_seed(0)
     parts = create_clip(name, augment=False)
     model = parts.model if plain else use_gemm_convs(to_channels_last(parts.model))
+    if compiled:
+        model.compile(dynamic=False)  # as train.compile=true does
     batch = real_batch(dataset_dir, parts, batch_size)
     optimizer = create_optimizer(model, 1e-5, 0.1, fused=False if plain else None)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
@@ -120,7 +123,7 @@ def step_of(
                 model, loss_fn, optimizer, scaler, [batch], PRECISION, grad_clip=1.0, step=1
             )
 
-    step()  # warm-up (oneDNN primitive caches, optimiser state)
+    step()  # warm-up (oneDNN primitive caches, optimiser state, the compile)
     counter = FlopCounterMode(display=False)
     with counter:
         step()
@@ -221,10 +224,10 @@ def op_ceilings(
     print(
         f"copy bandwidth {bandwidth / 1e9:.1f} GB/s; AdamW moves 28 bytes per parameter ({model_params / 1e6:.1f} M)"
     )
-    floor = sum(isolated.values()) + sum(v for k, v in spent.items() if k not in isolated) + adamw_floor
+    floor = sum(isolated.values()) + sum(v for k, v in spent.items() if k not in isolated) + adamw
     print(
-        f"ceiling: GEMMs at their best alone + AdamW at copy bandwidth + 0 elementwise = {floor * 1e3:.0f} ms/step "
-        f"-> utilisation <= {flops / floor / peak:.3f} of {PRECISION} peak"
+        f"ceiling: matrix products at their best alone + convolutions and AdamW as measured + 0 elementwise "
+        f"= {floor * 1e3:.0f} ms/step -> utilisation <= {flops / floor / peak:.3f} of {PRECISION} peak"
     )
 
 
@@ -237,6 +240,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="captions per batch (2 images each)")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--ops", action="store_true", help="also where the quickstart step's time goes")
+    parser.add_argument("--compile", action="store_true", help="also the step with train.compile=true")
     parser.add_argument(
         "--clock",
         choices=sorted(CLOCKS),
@@ -253,6 +257,9 @@ def main() -> None:
         steps = {name: step_of(name, dataset_dir, args.batch) for name in names}
         if QUICKSTART_MODEL in names:
             steps[f"{QUICKSTART_MODEL} plain"] = step_of(QUICKSTART_MODEL, dataset_dir, args.batch, True)
+            if args.compile:
+                compiled = step_of(QUICKSTART_MODEL, dataset_dir, args.batch, compiled=True)
+                steps[f"{QUICKSTART_MODEL} compiled"] = compiled
     peak_n, bf16_peak = gemm_peak(torch.bfloat16)
     fp32_n, fp32_peak = gemm_peak(torch.float32)
     peak_dtype = torch.bfloat16 if PRECISION == "bf16" else torch.float32
