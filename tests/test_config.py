@@ -124,7 +124,11 @@ def test_resumable_fields_leave_train_resume_but_not_the_run():
 
 def test_a_late_key_at_its_default_leaves_identities_as_they_were():
     default, edit = RunConfig(), RunConfig.model_validate({"captions": {"negative_source": "edit"}})
-    assert late_default_fields() == {"captions.negative_source": "value", "images.gate": False}
+    assert late_default_fields() == {
+        "captions.negative_source": "value",
+        "captions.negative_kind_weights": {},
+        "images.gate": False,
+    }
     recorded = default.model_dump(mode="json")
     del recorded["captions"]["negative_source"]  # a build_config.json written before the keys existed
     del recorded["images"]["gate"]

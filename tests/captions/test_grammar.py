@@ -9,6 +9,7 @@ import pytest
 
 from synthmphn.captions.grammar import GrammarBackend, render_caption, sample_template
 from synthmphn.captions.llm import mentions
+from synthmphn.captions.sampling import _choose_kinds
 from synthmphn.config import CaptionsConfig
 from synthmphn.data.records import CaptionSpec
 
@@ -103,6 +104,38 @@ def test_subject_swaps_prefer_same_category():
     _, result = generate(300, negative_kinds=["subject"], negatives_per_caption=1)
     same = sum(d.negatives[0].spec.category == d.spec.category for d in result.drafts)
     assert same / len(result.drafts) > 0.7
+
+
+def test_kind_weights_tilt_which_slot_the_first_negative_edits():
+    editable = ["subject", "attribute:colour", "attribute:size"]
+    rng = random.Random(0)
+    firsts = Counter(_choose_kinds(editable, 3, rng, {"subject": 2.0})[0] for _ in range(8000))
+    # P(first = k) = w_k / sum(w) = 2/4, 1/4, 1/4 (standard error of a share ~0.006 here)
+    assert firsts["subject"] / 8000 == pytest.approx(0.5, abs=0.025)
+    assert firsts["attribute:colour"] / 8000 == pytest.approx(0.25, abs=0.025)
+    assert sorted(_choose_kinds(editable, 3, rng, {"subject": 2.0})) == sorted(editable)  # still spread
+
+
+def test_unit_weights_keep_the_unweighted_draw():
+    """Datasets built before the key existed keep their bytes: weights of 1 take the old draw."""
+    _, plain = generate(50, negatives_per_caption=2)
+    _, unit = generate(50, negatives_per_caption=2, negative_kind_weights={"subject": 1.0})
+    assert [d.model_dump() for d in unit.drafts] == [d.model_dump() for d in plain.drafts]
+
+
+def test_subject_weight_six_makes_about_half_the_negatives_swap_the_subject():
+    _, result = generate(1500, negative_kind_weights={"subject": 6.0})
+    share = sum(d.negatives[0].kind == "subject" for d in result.drafts) / len(result.drafts)
+    assert 0.42 < share < 0.58  # 6 / (6 + editable attributes), 5-6 of them per subject
+    _, even = generate(1500)
+    assert sum(d.negatives[0].kind == "subject" for d in even.drafts) / 1500 < 0.2
+
+
+def test_bad_kind_weights_fail_naming_the_key():
+    with pytest.raises(ValueError, match="negative_kind_weights: 'smell' is not in captions.negative_kinds"):
+        GrammarBackend(CaptionsConfig(negative_kind_weights={"smell": 2.0}))
+    with pytest.raises(ValueError, match="weight of 'subject' must be > 0"):
+        GrammarBackend(CaptionsConfig(negative_kind_weights={"subject": 0.0}))
 
 
 def test_unknown_negative_kind_fails():

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 
 from synthmphn.captions.base import CAPTION_BACKENDS, CaptionResult
 from synthmphn.captions.concepts import ConceptBank, bank_for
-from synthmphn.captions.sampling import NO_EDIT_LEFT, GroupPlan, plan_for_group, resolve_edit_kinds
+from synthmphn.captions.sampling import (
+    NO_EDIT_LEFT,
+    GroupPlan,
+    plan_for_group,
+    resolve_edit_kinds,
+    resolve_kind_weights,
+)
 from synthmphn.captions.validate import validate_negative
 from synthmphn.config import CaptionsConfig
 from synthmphn.data.records import CaptionDraft, CaptionSpec, NegativeCaption
@@ -159,12 +165,20 @@ class GrammarBackend:
         self.config = config
         self.bank = bank_for(config)
         self.kinds = resolve_edit_kinds(self.bank, config.negative_kinds)
+        self.weights = resolve_kind_weights(self.kinds, config.negative_kind_weights)
 
     def plan(self, seed: int, group_id: str, draw: int = 0) -> GroupPlan:
         """The spec and edits of one group (shared with the LLM backends)."""
         cfg = self.config
         return plan_for_group(
-            self.bank, self.kinds, cfg.negatives_per_caption, seed, group_id, draw, cfg.attribute_rate
+            self.bank,
+            self.kinds,
+            cfg.negatives_per_caption,
+            seed,
+            group_id,
+            draw,
+            cfg.attribute_rate,
+            self.weights,
         )
 
     def generate(self, n: int, seed: int, prefix: str = "g") -> CaptionResult:

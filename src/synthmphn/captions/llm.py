@@ -61,6 +61,7 @@ from synthmphn.captions.sampling import (
     plan_for_group,
     related_options,
     resolve_edit_kinds,
+    resolve_kind_weights,
 )
 from synthmphn.captions.validate import (
     EMPTY,
@@ -269,6 +270,7 @@ class LLMBackend:
         self.config = config
         self.bank = bank_for(config)
         self.kinds = resolve_edit_kinds(self.bank, config.negative_kinds)
+        self.weights = resolve_kind_weights(self.kinds, config.negative_kind_weights)
         self.negative_source = config.negative_source  # "value" / "edit" / "llm" (see the module doc)
 
     @property
@@ -284,7 +286,14 @@ class LLMBackend:
         """The spec and edits of one group; draw 0 is the plan the grammar backend renders."""
         cfg = self.config
         return plan_for_group(
-            self.bank, self.kinds, cfg.negatives_per_caption, seed, group_id, draw, cfg.attribute_rate
+            self.bank,
+            self.kinds,
+            cfg.negatives_per_caption,
+            seed,
+            group_id,
+            draw,
+            cfg.attribute_rate,
+            self.weights,
         )
 
     def generate(self, n: int, seed: int, prefix: str = "g") -> CaptionResult:

@@ -64,18 +64,44 @@ def resolve_edit_kinds(bank: ConceptBank, kinds: list[str]) -> list[str]:
     return resolved
 
 
+def resolve_kind_weights(kinds: list[str], weights: dict[str, float]) -> dict[str, float]:
+    """Config weights (`subject`, `colour` or `attribute:colour`) keyed by the resolved edit kinds of `kinds`.
+
+    A name must be one of `captions.negative_kinds` and its weight > 0; kinds left out weigh 1.
+    """
+    resolved = {}
+    for name, weight in weights.items():
+        kind = name if name == "subject" or name.startswith("attribute:") else f"attribute:{name}"
+        if kind not in kinds:
+            raise ValueError(
+                f"captions.negative_kind_weights: {name!r} is not in captions.negative_kinds {kinds}"
+            )
+        if not weight > 0:
+            raise ValueError(
+                f"captions.negative_kind_weights: the weight of {name!r} must be > 0, got {weight}"
+            )
+        resolved[kind] = float(weight)
+    return resolved
+
+
 def plan_group(
-    bank: ConceptBank, kinds: list[str], n_negatives: int, rng: random.Random, attribute_rate: float = 1.0
+    bank: ConceptBank,
+    kinds: list[str],
+    n_negatives: int,
+    rng: random.Random,
+    attribute_rate: float = 1.0,
+    weights: dict[str, float] | None = None,
 ) -> GroupPlan:
     """Draws a subject, the attributes the caption states, and `n_negatives` distinct one-slot edits.
 
     Attribute `a` is stated with probability min(1, attribute_rate * STATE_PROBABILITY[a]) (always when a
     planned negative edits it); a low rate gives short captions in which the subject carries most of the
-    information, so a contrastive batch can only be told apart by what the subject is.
+    information, so a contrastive batch can only be told apart by what the subject is. `weights` (resolved
+    kind -> relative weight, missing = 1) tilts which kinds the negatives edit.
     """
     subject = rng.choice(bank.subjects)
     editable = _editable_kinds(bank, subject, kinds)
-    chosen = _choose_kinds(editable, n_negatives, rng)
+    chosen = _choose_kinds(editable, n_negatives, rng, weights or {})
     stated = [
         a
         for a in subject.attributes
@@ -107,11 +133,19 @@ def _editable_kinds(bank: ConceptBank, subject: Subject, kinds: list[str]) -> li
     return editable
 
 
-def _choose_kinds(editable: list[str], n: int, rng: random.Random) -> list[str]:
-    """`n` kinds, spread over the editable kinds (a kind repeats only once all others are used)."""
+def _choose_kinds(editable: list[str], n: int, rng: random.Random, weights: dict[str, float]) -> list[str]:
+    """`n` kinds, spread over the editable kinds (a kind repeats only once all others are used).
+
+    The order is a uniform shuffle, or with `weights` a weighted one (Efraimidis–Spirakis: kind k first with
+    probability w_k / Σ w, and so on), so the first negative of a group edits kind k with that probability.
+    """
     if not editable or n == 0:
         return []
-    order = rng.sample(editable, len(editable))
+    if any(weights.get(kind, 1.0) != 1.0 for kind in editable):
+        keys = {kind: rng.random() ** (1.0 / weights.get(kind, 1.0)) for kind in editable}
+        order = sorted(editable, key=keys.__getitem__, reverse=True)
+    else:
+        order = rng.sample(editable, len(editable))  # unchanged draw: datasets built before weights existed
     return [order[i % len(order)] for i in range(n)]
 
 
@@ -186,10 +220,11 @@ def plan_for_group(
     group_id: str,
     draw: int = 0,
     attribute_rate: float = 1.0,
+    weights: dict[str, float] | None = None,
 ) -> GroupPlan:
     """The plan of group `group_id` under run `seed`; `draw` > 0 re-draws (an LLM failed on the previous one).
 
     Every backend calls this, so draw 0 of a group has the same spec and edits whichever backend phrases it.
     """
     rng = random.Random(derive_seed(seed, group_id, "plan", draw))
-    return plan_group(bank, kinds, n_negatives, rng, attribute_rate)
+    return plan_group(bank, kinds, n_negatives, rng, attribute_rate, weights)

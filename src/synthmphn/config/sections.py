@@ -53,6 +53,9 @@ class CaptionsConfig(StrictModel):
     negatives_per_caption: int = Field(1, ge=0)
     # Edit kinds a negative may use: "subject" or attribute names from the concept bank.
     negative_kinds: list[str] = ["subject", "colour", "size", "position", "count", "texture", "background"]
+    # Relative weight of a kind of `negative_kinds` when a negative's kind is drawn (missing = 1): e.g.
+    # {subject: 6} with the 7 default kinds makes half the negatives swap the subject.
+    negative_kind_weights: dict[str, float] = Field({}, json_schema_extra=LATE_DEFAULT)
     # Scales the chance that a caption states each attribute (captions/sampling.py); < 1 = shorter captions.
     attribute_rate: float = Field(1.0, ge=0.0)
     # Restrict the concept bank (None = every subject / category of the bank).
