@@ -40,6 +40,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
             f"captions.subjects=[{', '.join(SUBJECTS)}]", f"images.pool=[{', '.join(repr(m) for m in POOL_MEMBERS)}]",
             "images.per_caption=2", "images.workers=1", "splits.heldout_groups=4",
             "splits.heldout_style_groups=4", "shards.groups_per_shard=30",
+            "captions.attribute_rate=1.0",  # 60 distinct captions of 2 subjects (short ones would repeat)
         ],
     )  # fmt: skip
     return run_build(cfg)
