@@ -25,9 +25,7 @@ from synthmphn.captions.concepts import ConceptBank, bank_for
 from synthmphn.captions.sampling import (
     NO_EDIT_LEFT,
     GroupPlan,
-    plan_for_group,
-    resolve_edit_kinds,
-    resolve_kind_weights,
+    GroupPlanner,
 )
 from synthmphn.captions.validate import validate_negative
 from synthmphn.config import CaptionsConfig
@@ -164,22 +162,11 @@ class GrammarBackend:
     def __init__(self, config: CaptionsConfig) -> None:
         self.config = config
         self.bank = bank_for(config)
-        self.kinds = resolve_edit_kinds(self.bank, config.negative_kinds)
-        self.weights = resolve_kind_weights(self.kinds, config.negative_kind_weights)
+        self.planner = GroupPlanner.from_config(self.bank, config)
 
     def plan(self, seed: int, group_id: str, draw: int = 0) -> GroupPlan:
         """The spec and edits of one group (shared with the LLM backends)."""
-        cfg = self.config
-        return plan_for_group(
-            self.bank,
-            self.kinds,
-            cfg.negatives_per_caption,
-            seed,
-            group_id,
-            draw,
-            cfg.attribute_rate,
-            self.weights,
-        )
+        return self.planner.plan(seed, group_id, draw)
 
     def generate(self, n: int, seed: int, prefix: str = "g") -> CaptionResult:
         """Writes `n` groups with ids f"{prefix}{i:07d}"; rejections count negatives that could not be made."""

@@ -56,12 +56,10 @@ from synthmphn.captions.sampling import (
     NO_EDIT_LEFT,
     Edit,
     GroupPlan,
+    GroupPlanner,
     edit_options,
     make_edit,
-    plan_for_group,
     related_options,
-    resolve_edit_kinds,
-    resolve_kind_weights,
 )
 from synthmphn.captions.validate import (
     EMPTY,
@@ -269,8 +267,7 @@ class LLMBackend:
     def __init__(self, config: CaptionsConfig) -> None:
         self.config = config
         self.bank = bank_for(config)
-        self.kinds = resolve_edit_kinds(self.bank, config.negative_kinds)
-        self.weights = resolve_kind_weights(self.kinds, config.negative_kind_weights)
+        self.planner = GroupPlanner.from_config(self.bank, config)
         self.negative_source = config.negative_source  # "value" / "edit" / "llm" (see the module doc)
 
     @property
@@ -284,17 +281,7 @@ class LLMBackend:
 
     def plan(self, seed: int, group_id: str, draw: int = 0) -> GroupPlan:
         """The spec and edits of one group; draw 0 is the plan the grammar backend renders."""
-        cfg = self.config
-        return plan_for_group(
-            self.bank,
-            self.kinds,
-            cfg.negatives_per_caption,
-            seed,
-            group_id,
-            draw,
-            cfg.attribute_rate,
-            self.weights,
-        )
+        return self.planner.plan(seed, group_id, draw)
 
     def generate(self, n: int, seed: int, prefix: str = "g") -> CaptionResult:
         """Writes up to `n` groups (ids f"{prefix}{i:07d}"); rejections count every failed reply by reason."""

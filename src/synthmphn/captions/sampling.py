@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass
 
 from synthmphn.captions.concepts import ConceptBank, Subject
+from synthmphn.config import CaptionsConfig
 from synthmphn.data.records import CaptionSpec
 from synthmphn.seeding import derive_seed
 
@@ -228,3 +229,27 @@ def plan_for_group(
     """
     rng = random.Random(derive_seed(seed, group_id, "plan", draw))
     return plan_group(bank, kinds, n_negatives, rng, attribute_rate, weights)
+
+
+@dataclass(frozen=True)
+class GroupPlanner:
+    """What every caption backend plans groups with: the bank, the resolved edit kinds and their weights."""
+
+    bank: ConceptBank
+    kinds: list[str]
+    weights: dict[str, float]
+    n_negatives: int
+    attribute_rate: float
+
+    @classmethod
+    def from_config(cls, bank: ConceptBank, config: CaptionsConfig) -> GroupPlanner:
+        """Resolves `captions.negative_kinds` and `negative_kind_weights` (unknown names fail, naming the key)."""
+        kinds = resolve_edit_kinds(bank, config.negative_kinds)
+        weights = resolve_kind_weights(kinds, config.negative_kind_weights)
+        return cls(bank, kinds, weights, config.negatives_per_caption, config.attribute_rate)
+
+    def plan(self, seed: int, group_id: str, draw: int = 0) -> GroupPlan:
+        """`plan_for_group` of `group_id` with these settings."""
+        return plan_for_group(
+            self.bank, self.kinds, self.n_negatives, seed, group_id, draw, self.attribute_rate, self.weights
+        )
