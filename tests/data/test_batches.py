@@ -185,6 +185,20 @@ def test_each_image_is_decoded_once_and_batches_do_not_change(store: GroupStore)
     assert counting.decodes == len(distinct) < 3 * len(slots)  # every caption shows all 3 of its images
 
 
+def test_one_tensor_conversion_per_caption_gives_the_per_image_batches(store: GroupStore) -> None:
+    normalized = transforms.Compose(
+        [*AUGMENT.transforms, transforms.Normalize((0.4, 0.5, 0.6), (0.2, 0.3, 0.25))]
+    )
+    split = CaptionDataset(store, 3, normalized, seed=1)
+    per_image = CaptionDataset(
+        store, 3, lambda image: normalized(image), seed=1
+    )  # a plain callable: no split
+    assert split.split is not None and per_image.split is None
+    sampler = GroupBatchSampler(store.groups, 6, ScheduleConfig(name="constant", p_max=0.34), 4, seed=1)
+    for slot in [slot for step in range(4) for slot in sampler.batch_at(step)]:
+        assert torch.equal(split[slot].images, per_image[slot].images)
+
+
 def test_the_decode_cache_stops_at_its_byte_budget(store: GroupStore) -> None:
     counting = CountingStore(store)
     dataset = CaptionDataset(counting, 1, AUGMENT, seed=1, cache_bytes=2 * 12 * 12 * 3)  # two 12 px images

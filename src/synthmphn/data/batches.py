@@ -34,6 +34,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from synthmphn.data.pixels import split_transform
 from synthmphn.data.records import Group, ImageRecord
 from synthmphn.data.sampler import CaptionSlot
 from synthmphn.data.shards import ShardError
@@ -122,6 +123,7 @@ class CaptionDataset(Dataset[SlotSample]):
         self.store = store
         self.images_per_caption = images_per_caption
         self.transform = transform
+        self.split = split_transform(transform)  # one tensor conversion per caption (data/pixels.py)
         self.seed = seed
         self.cache_bytes = cache_bytes
         self._decoded: dict[tuple[int, str], Image.Image] = {}
@@ -149,9 +151,16 @@ class CaptionDataset(Dataset[SlotSample]):
             self.images_per_caption,
             derive_seed(self.seed, "images", slot.step, slot.group, slot.neg),
         )
+        decoded = [self.decoded(slot.group, r.key) for r in chosen]
         with torch.random.fork_rng(devices=[]):  # seeded augmentation without disturbing the caller's RNG
-            torch.manual_seed(derive_seed(self.seed, "augment", slot.step, slot.group, slot.neg))
-            images = torch.stack([self.transform(self.decoded(slot.group, r.key)) for r in chosen])
+            # the CPU generator alone: torch.manual_seed would also queue a CUDA seed (a stack trace each call)
+            torch.default_generator.manual_seed(
+                derive_seed(self.seed, "augment", slot.step, slot.group, slot.neg)
+            )
+            if self.split is not None:
+                images = self.split(decoded)
+            else:
+                images = torch.stack([self.transform(image) for image in decoded])
         return SlotSample(slot=slot, images=images, text=self.store.caption(slot.group, slot.neg))
 
 
