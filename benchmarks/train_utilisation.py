@@ -2,8 +2,10 @@
 
     python benchmarks/train_utilisation.py [--data DATASET_DIR] [--models a,b] [--batch 64] [--rounds 8]
 
-Everything runs in ONE process with one thread: the GEMM peak (best of several large square matmuls, bf16
-and fp32) and `synthmphn.train.loop.train_step` (the precision `train.precision=auto` picks here: bf16 autocast
+Everything runs in ONE process with `--threads` intra-op threads (default: what a single `synthmphn train`
+run takes here with train.threads unset, this process's usable CPUs): the GEMM peak (best of several large
+square matmuls, bf16 and fp32, each at 1 thread and at `--threads`, the faster counting, so spreading a
+matmul over hyperthreads of one core cannot lower the peak) and `synthmphn.train.loop.train_step` (the precision `train.precision=auto` picks here: bf16 autocast
 where the CPU runs bf16 natively (AMX/AVX512), else fp32; mpclip, m = 2, grad clip 1, AdamW as
 `create_optimizer` makes it, the model prepared as `run_training` prepares it) on a real batch of a built
 dataset, for each shipped model config. Model FLOPs are counted by torch.utils.flop_counter.FlopCounterMode
@@ -12,8 +14,9 @@ interleaved (peak, model 1, model 2, ...) and each ratio is the median of per-ro
 machine's noise mostly cancels. Without --data a small quickstart dataset is built in a temporary folder.
 
 "<model> plain" is the quickstart model's step before the speed-ups (docs/performance.md); with --compile,
-"<model> compiled" is the step with `train.compile=true` (torch.compile; ~1 min of compiling first). The default clock
-is this process's CPU time (1 thread, so it leaves out the time other processes hold the core).
+"<model> compiled" is the step with `train.compile=true` (torch.compile; ~1 min of compiling first). With one
+thread the default clock is this process's CPU time (it leaves out the time other processes hold the core);
+with more it is wall time (CPU time would add the threads up).
 The last line is `utilisation <ratio> of bf16 peak` for synth-tiny-cnn-32 (the quickstart model); on a CPU
 without native bf16 (an AVX2-only AMD Zen 3 ran a bf16 GEMM at 0.001 TFLOP/s) the step runs in fp32 and the
 line reads `of fp32 peak`, the fastest precision that machine has.
@@ -64,14 +67,19 @@ clock = CLOCKS["cpu"]
 
 
 def matmul_seconds(n: int, dtype: torch.dtype, repeats: int = 5) -> float:
-    """Best time of `repeats` n×n @ n×n matmuls in `dtype` (2·n³ FLOPs each)."""
+    """Best time of `repeats` n×n @ n×n matmuls in `dtype` (2·n³ FLOPs each), at 1 thread and at the
+    benchmark's thread count (the faster counts: the core's peak, however its threads are used)."""
     a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    torch.mm(a, b)
+    threads = torch.get_num_threads()
     best = float("inf")
-    for _ in range(repeats):
-        start = clock()
+    for count in sorted({1, threads}):
+        torch.set_num_threads(count)
         torch.mm(a, b)
-        best = min(best, clock() - start)
+        for _ in range(repeats):
+            start = clock()
+            torch.mm(a, b)
+            best = min(best, clock() - start)
+    torch.set_num_threads(threads)
     return best
 
 
@@ -242,15 +250,23 @@ def main() -> None:
     parser.add_argument("--ops", action="store_true", help="also where the quickstart step's time goes")
     parser.add_argument("--compile", action="store_true", help="also the step with train.compile=true")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=loop.usable_cpus(),
+        help="intra-op threads (default: what a train run with train.threads unset takes here)",
+    )
+    parser.add_argument(
         "--clock",
         choices=sorted(CLOCKS),
-        default="cpu",
-        help="cpu (default): this process's CPU time, which leaves out time other processes hold the core",
+        default=None,
+        help="cpu (default for 1 thread): this process's CPU time, which leaves out time other processes "
+        "hold the core; wall (default for more threads)",
     )
     args = parser.parse_args()
+    args.clock = args.clock or ("cpu" if args.threads == 1 else "wall")
     global clock
     clock = CLOCKS[args.clock]
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     names = args.models.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         dataset_dir = args.data or build_dataset(Path(tmp))
@@ -275,7 +291,7 @@ def main() -> None:
             seconds[name].append(clock() - start)
             ratios[name].append((flops / seconds[name][-1]) / (2 * peak_n**3 / peak_s))
     print(
-        f"threads 1, batch {args.batch} captions × 2 images, {PRECISION} (train.precision=auto), {args.rounds} interleaved rounds, {args.clock} clock"
+        f"threads {args.threads}, batch {args.batch} captions × 2 images, {PRECISION} (train.precision=auto), {args.rounds} interleaved rounds, {args.clock} clock"
     )
     print(
         f"GEMM peak bf16 {bf16_peak / 1e12:.3f} TFLOP/s (n = {peak_n}), fp32 {fp32_peak / 1e9:.0f} GFLOP/s (n = {fp32_n})"
