@@ -46,6 +46,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from synthmphn.config import ScheduleConfig
+from synthmphn.cpus import usable_cpus
 from synthmphn.data.batches import CaptionDataset, SlotCollate, TrainBatch
 from synthmphn.data.sampler import GroupBatchSampler
 from synthmphn.data.store import GroupStore
@@ -252,7 +253,7 @@ def main() -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        default=loop.usable_cpus(),
+        default=usable_cpus(),
         help="intra-op threads (default: what a train run with train.threads unset takes here)",
     )
     parser.add_argument(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from synthmphn.config import SimulateConfig
+from synthmphn.cpus import usable_cpus
 from synthmphn.io import atomic_write_json, read_json
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
@@ -53,11 +53,6 @@ def load_unit(path: Path, fingerprint: str) -> dict[str, Any] | None:
     return unit if unit.get("fingerprint") == fingerprint else None
 
 
-def available_cpus() -> int:
-    """CPUs this process may run on (the affinity mask where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def plan_units(config: SimulateConfig, out_dir: Path, run_seed: int) -> list[UnitJob]:
     """Every unit of the grid, seed-major then p (the order of simulation.json)."""
     jobs = []
@@ -80,7 +75,7 @@ def worker_count(config: SimulateConfig, pending: int) -> int:
     """Processes to use: config.workers (0 = one per available CPU), at most one per pending unit; 1 off CPU."""
     if config.device != "cpu":
         return 1
-    return max(1, min(pending, config.workers or available_cpus()))
+    return max(1, min(pending, config.workers or usable_cpus()))
 
 
 def sweep(

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -36,6 +35,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from synthmphn.config import RunConfig, TrainConfig, config_to_dict
+from synthmphn.cpus import usable_cpus
 from synthmphn.data.batches import CaptionDataset, SlotCollate, TrainBatch, next_batch
 from synthmphn.data.sampler import GroupBatchSampler
 from synthmphn.data.schedules import hn_fraction_at
@@ -269,14 +269,6 @@ def start_fresh(train_dir: Path, replaced: list[Path]) -> None:
             len(replaced),
         )
     shutil.rmtree(train_dir / TENSORBOARD_DIR, ignore_errors=True)
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, which containers and taskset narrow), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS / Windows
-        return os.cpu_count() or 1
 
 
 def device_type(device: str) -> str:
