@@ -7,9 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from eval_fakes import World, constant_encoder, subject_encoder
+from threadpoolctl import threadpool_info
 
+import synthmphn.eval.linear_probe as linear_probe_module
 from synthmphn.config import EvalConfig
 from synthmphn.eval.linear_probe import C_GRID, linear_probe, linear_probe_task, probe_split
+
+fit_score = linear_probe_module._fit_score
 
 
 def test_separable_features_are_probed_perfectly() -> None:
@@ -25,6 +29,20 @@ def test_constant_features_predict_the_majority_class() -> None:
     labels = np.array([0] * 30 + [1] * 10)
     probe = linear_probe(np.ones((40, 4)), labels)
     assert probe["acc"] == pytest.approx(0.75)  # stratified test half: 15 of class 0, 5 of class 1
+
+
+def test_every_fit_runs_on_one_blas_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+
+    def recording_fit(*args: object) -> float:
+        seen.extend(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+        return fit_score(*args)
+
+    monkeypatch.setattr(linear_probe_module, "_fit_score", recording_fit)
+    labels = np.repeat(np.arange(2), 10)
+    linear_probe(np.eye(2)[labels] + 0.1, labels)
+    assert seen and set(seen) == {1}  # 5 validation fits + the refit, every BLAS library limited
+    assert len(seen) % (len(C_GRID) + 1) == 0
 
 
 def test_rare_classes_are_dropped_and_one_class_is_an_error() -> None:
