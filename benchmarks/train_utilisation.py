@@ -113,7 +113,8 @@ def step_of(
 ) -> tuple[Callable[[], object], float]:
     """(one real train step of model `name`, its model FLOPs counted by FlopCounterMode).
 
-    `plain` is the step before the speed-ups (for-loop AdamW, torch's default SDPA kernel, NCHW weights, oneDNN for every conv).
+    `plain` is the step before the speed-ups (for-loop AdamW, torch's default SDPA kernel, NCHW weights, oneDNN for every conv,
+    the text tower over all 32 token columns).
     """
     torch.manual_seed(0)
     parts = create_clip(name, augment=False)
@@ -125,9 +126,13 @@ def step_of(
     scaler = torch.amp.GradScaler("cpu", enabled=False)
     loss_fn = create_loss("mpclip")
     backend = (lambda device: nullcontext()) if plain else loop.attention_backend
+    forward = (lambda model, images, tokens: model(images, tokens)) if plain else loop.clip_forward
 
     def step() -> object:
-        with mock.patch.object(loop, "attention_backend", backend):
+        with (
+            mock.patch.object(loop, "attention_backend", backend),
+            mock.patch.object(loop, "clip_forward", forward),
+        ):
             return loop.train_step(
                 model, loss_fn, optimizer, scaler, [batch], PRECISION, grad_clip=1.0, step=1
             )

@@ -1,7 +1,8 @@
 """The fast training step (fused AdamW, math SDPA on CPU, channels_last ResNet) computes the plain step's values.
 
-Reference = the step before the speed-ups: torch's for-loop AdamW, torch's default SDPA kernel (flash on CPU)
-and NCHW weights. Both run one real batch of the tiny dataset through synth-tiny-cnn-32 under bf16 autocast.
+Reference = the step before the speed-ups: torch's for-loop AdamW, torch's default SDPA kernel (flash on CPU),
+NCHW weights and the text tower over all token columns. Both run one real batch of the tiny dataset
+through synth-tiny-cnn-32 under bf16 autocast.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def losses_and_grads(
     with monkeypatch.context() as patch:
         if not fast:
             patch.setattr(loop, "attention_backend", lambda device: nullcontext())
+            patch.setattr(loop, "clip_forward", lambda model, images, tokens: model(images, tokens))
         loss = loop.compute_losses(model, create_loss("mpclip"), batch, precision)["loss"]
     loss.backward()
     grads = torch.cat([p.grad.flatten() for p in model.parameters()])
