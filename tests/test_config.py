@@ -128,10 +128,16 @@ def test_a_late_key_at_its_default_leaves_identities_as_they_were():
         "captions.negative_source": "value",
         "captions.negative_kind_weights": {},
         "images.gate": False,
+        "train.loader": "auto",
     }
     recorded = default.model_dump(mode="json")
     del recorded["captions"]["negative_source"]  # a build_config.json written before the keys existed
     del recorded["images"]["gate"]
+    del recorded["train"]["loader"]
+    workers = RunConfig.model_validate({"train": {"loader": "workers"}})
+    assert identity_differences(identity_of(recorded, "run"), stage_identity(workers, "run")) == [
+        "train.loader: was (unset), now 'workers'"
+    ]
     for stage in ("build", "run"):
         assert "captions.negative_source" not in stage_identity(default, stage)
         assert "images.gate" not in stage_identity(default, stage)

@@ -240,6 +240,13 @@ class TrainConfig(StrictModel):
     workers: int = Field(1, ge=0, json_schema_extra=EXECUTION)
     device: str = Field("cpu", json_schema_extra=EXECUTION)
     augment: bool = True
+    # Where batches are assembled. memory: the train split is decoded once into the training process and a
+    # batch is a row gather plus one random resized crop over the whole batch (data/memory.py; no worker
+    # processes; ~1.3x the quickstart loop on a 2-core CPU). workers: DataLoader workers (train.workers)
+    # decode and crop image by image with PIL. auto: memory when the decoded split fits in 512 MiB and the
+    # transform is open_clip's crop + normalise, else workers. With train.augment both crop with the same
+    # distribution but not to the same pixels, so this is part of a run's identity.
+    loader: Literal["auto", "memory", "workers"] = Field("auto", json_schema_extra=LATE_DEFAULT)
     # torch.compile (inductor) of the model: fuses the elementwise work between matrix products (0.79x the
     # quickstart step on an AMX CPU, docs/performance.md) after a one-off compile of ~1 min per shape (cached
     # on disk by inductor, so later runs of the same model and batch start in seconds). Same function up to

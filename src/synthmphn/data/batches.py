@@ -176,14 +176,23 @@ class SlotCollate:
 
 def collate_slots(samples: list[SlotSample], tokenizer: Tokenizer) -> TrainBatch:
     """Stacks slot samples into a `TrainBatch` (layout in the module docstring)."""
-    per_caption = torch.tensor([s.images.shape[0] for s in samples])
+    per_caption = [s.images.shape[0] for s in samples]
+    images, tokens = torch.cat([s.images for s in samples]), tokenizer([s.text for s in samples])
+    return assemble_batch([s.slot for s in samples], per_caption, images, tokens)
+
+
+def assemble_batch(
+    slots: Sequence[CaptionSlot], per_caption: Sequence[int], images: torch.Tensor, tokens: torch.Tensor
+) -> TrainBatch:
+    """A `TrainBatch` of `slots` whose images (`per_caption[j]` rows for slot j, in slot order) and tokens
+    are given: adds the caption, partner, negative and group index columns."""
     return TrainBatch(
-        images=torch.cat([s.images for s in samples]),
-        tokens=tokenizer([s.text for s in samples]),
-        image_caption=torch.arange(len(samples)).repeat_interleave(per_caption),
-        text_partner=torch.tensor([s.slot.partner for s in samples], dtype=torch.long),
-        text_is_negative=torch.tensor([s.slot.neg >= 0 for s in samples], dtype=torch.bool),
-        groups=torch.tensor([s.slot.group for s in samples], dtype=torch.long),
+        images=images,
+        tokens=tokens,
+        image_caption=torch.arange(len(slots)).repeat_interleave(torch.tensor(per_caption)),
+        text_partner=torch.tensor([s.partner for s in slots], dtype=torch.long),
+        text_is_negative=torch.tensor([s.neg >= 0 for s in slots], dtype=torch.bool),
+        groups=torch.tensor([s.group for s in slots], dtype=torch.long),
     )
 
 

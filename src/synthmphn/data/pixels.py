@@ -40,7 +40,11 @@ class SplitTransform:
         if any(image.mode != "RGB" for image in shaped):  # ToTensor scales other modes its own way
             return torch.stack([self.tensor_steps(image) for image in shaped])
         pixels = torch.from_numpy(np.stack([np.asarray(image, dtype=np.uint8) for image in shaped]))
-        floats = pixels.permute(0, 3, 1, 2).contiguous().to(torch.get_default_dtype()).div(255)
+        return self.normalise(pixels.permute(0, 3, 1, 2).contiguous())
+
+    def normalise(self, pixels: torch.Tensor) -> torch.Tensor:
+        """[n, 3, H, W] pixel values 0..255 (uint8, or whole numbers as floats) → ToTensor + Normalize's floats."""
+        floats = pixels.to(torch.get_default_dtype()).div(255)
         return floats.sub_(self.mean).div_(self.std)
 
 

@@ -2,8 +2,8 @@
 
 One readable loop (read `run_training` top to bottom):
 
-    data      GroupStore (train split) -> GroupBatchSampler (⌊p(t)·B⌋ base+HN pairs) -> DataLoader workers
-              decode m images per caption -> TrainBatch
+    data      GroupStore (train split) -> GroupBatchSampler (⌊p(t)·B⌋ base+HN pairs) -> m images per caption
+              gathered from the split decoded in memory, or decoded by DataLoader workers -> TrainBatch
     model     create_clip(train.model) ; loss = create_loss(train.loss, **train.loss_options)
     optimiser AdamW (open_clip's decay rule), warm-up + cosine LR, grad clipping, bf16/fp16 autocast,
               train.accum_steps micro-batches per optimiser step (each micro-batch is a full contrastive
@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +32,10 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
 
 from synthmphn.config import RunConfig, TrainConfig, config_to_dict
 from synthmphn.cpus import usable_cpus
-from synthmphn.data.batches import CaptionDataset, SlotCollate, TrainBatch, next_batch
+from synthmphn.data.batches import TrainBatch, next_batch
 from synthmphn.data.sampler import GroupBatchSampler
 from synthmphn.data.schedules import hn_fraction_at
 from synthmphn.data.store import GroupStore
@@ -58,6 +57,7 @@ from synthmphn.train.checkpoints import (
 )
 from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_distributed, sync_batchnorm
 from synthmphn.train.hardness import HardnessCurriculum
+from synthmphn.train.loader import training_batches
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer, init_logit_scale, lr_at, set_lr
 from synthmphn.train.precision import with_resolved_precision
@@ -154,18 +154,10 @@ def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Pat
                 model, device_ids=[dist.local_rank] if "cuda" in dist.device else None
             )
 
-        # ------------------------------------------------------------ batches (decoded in workers)
-        dataset = CaptionDataset(store, tc.images_per_caption, parts.preprocess_train, cfg.seed)
-        loader = DataLoader(
-            dataset,
-            batch_sampler=sampler,
-            num_workers=tc.workers,
-            collate_fn=SlotCollate(parts.tokenizer),
-            pin_memory="cuda" in dist.device,
-        )
-        # one loader iterator serves the whole run, so its workers persist without persistent_workers
+        # ------------------------------------------------------------ batches (in memory or in workers)
+        batches = training_batches(tc, store, parts, sampler, cfg.seed, dist.device)
         state = _LoopState(step, replaced, total, hardness)
-        _loop(cfg, dist, state, model, loss_fn, optimizer, scaler, sampler, loader, fingerprint)
+        _loop(cfg, dist, state, model, loss_fn, optimizer, scaler, sampler, batches, fingerprint)
     return train_dir
 
 
@@ -188,7 +180,7 @@ def _loop(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     sampler: GroupBatchSampler,
-    loader: DataLoader,
+    source: Iterable[TrainBatch],
     fingerprint: str,
 ) -> None:
     """Optimiser steps from `state.step` to `state.total`, logging and checkpointing as configured."""
@@ -198,7 +190,7 @@ def _loop(
         write_run_info(train_dir, config_to_dict(cfg), cfg.seed, "train")
     bar = progress(total=total, initial=state.step, desc="train", unit="step") if dist.is_main else None
     meter = Throughput(tc.batch_size * tc.accum_steps)
-    batches: Iterator[TrainBatch] = iter(loader)
+    batches: Iterator[TrainBatch] = iter(source)
     try:
         while state.step < total:
             step = state.step
@@ -243,7 +235,7 @@ def _loop(
                     discard_replaced(state.replaced, saved)  # the old run goes once the new one has a model
                     state.replaced = []
     finally:
-        del batches  # shuts the loader's workers down
+        del batches  # shuts the DataLoader's workers down
         logger.close()
         if bar is not None:
             bar.close()

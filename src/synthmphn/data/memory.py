@@ -1,0 +1,179 @@
+"""Training batches gathered in the training process from a train split decoded once into memory.
+
+Why. On a 2-core machine a DataLoader worker shares the cores with the two training threads: in the
+quickstart it spent ~40 ms of CPU per batch (PIL crops, torchvision's per-image crop sampling, tokenising),
+and the training step, whose threads wait for each other, lost more than that — the real loop ran at
+0.167–0.189 s/step against 0.136–0.140 with batches that cost nothing (docs/performance.md).
+
+What. At the start of a run every image of the train split goes once through the val transform's PIL steps
+(resize + centre crop to the model's size: the identity for images rendered at that size) and is kept as
+uint8 [N, 3, S, S] (the quickstart's split: 19,950 images, 58 MiB, decoded in ~3 s); every caption is
+tokenised once. A batch is then a row gather: the same m images per caption as `CaptionDataset` picks (`choose_images`, seeded by
+(seed, step, group, caption)), with train.augment one random resized crop over the whole batch
+(`data/crop.py`, each caption's boxes seeded by (seed, step, group, caption)), then ToTensor + Normalize's
+arithmetic. Without augmentation a batch equals the worker path's bit for bit; with it, the crop is the same
+distribution as torchvision's PIL `RandomResizedCrop` but not the same pixels (bicubic a = −0.75 vs PIL's
+−0.5), so `train.loader` is part of a run's identity. Every batch depends only on (seed, step, slots), so a
+resumed run equals an uninterrupted one.
+
+Where. The whole batch is made in the training process between steps (~4.5 ms for a quickstart batch: the
+sampler 0.6, choosing rows and boxes 1.9, the tensor work ~2). Handing the Python part to a DataLoader worker
+or a thread was measured slower (0.132–0.134 and 0.128–0.134 s/step against 0.120–0.128): the worker's CPU
+time and the thread's hold on the GIL slow the training threads more than the work they take over.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision import transforms as T
+
+from synthmphn.data.batches import Tokenizer, TrainBatch, assemble_batch, choose_images
+from synthmphn.data.crop import Box, CropSpec, crop_box, resized_crops
+from synthmphn.data.pixels import SplitTransform, split_transform
+from synthmphn.data.sampler import CaptionSlot
+from synthmphn.data.store import GroupStore
+from synthmphn.progress import progress
+from synthmphn.seeding import derive_seed
+
+log = logging.getLogger(__name__)
+
+Transform = Callable[[Image.Image], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How the in-memory loader turns a stored image into a training input: the val transform's PIL steps
+    and normalisation (`pixels`), then the random resized crop `crop` (None without augmentation)."""
+
+    pixels: SplitTransform
+    crop: CropSpec | None
+
+
+def memory_plan(train_transform: Transform, val_transform: Transform) -> MemoryPlan | None:
+    """The plan for open_clip's transforms: val = Compose([Resize, CenterCrop, mode, ToTensor, Normalize]),
+    train = the same object (no augmentation) or Compose([RandomResizedCrop, the val steps after the centre
+    crop]) with a square bicubic crop. Any other transform (extra random steps) gives None (DataLoader workers).
+    """
+    pixels = split_transform(val_transform)
+    if pixels is None:
+        return None
+    if train_transform is val_transform:
+        return MemoryPlan(pixels, None)
+    train_steps, val_steps = getattr(train_transform, "transforms", []), val_transform.transforms  # type: ignore[attr-defined]
+    if not train_steps or type(train_steps[0]) is not T.RandomResizedCrop:
+        return None
+    crop = train_steps[0]
+    if [type(t) for t in train_steps[1:]] != [type(t) for t in val_steps[2:]]:
+        return None
+    normalize = train_steps[-1]
+    same_stats = tuple(normalize.mean) == tuple(val_steps[-1].mean) and tuple(normalize.std) == tuple(
+        val_steps[-1].std
+    )
+    if not same_stats or crop.size[0] != crop.size[1] or crop.interpolation != T.InterpolationMode.BICUBIC:
+        return None
+    return MemoryPlan(pixels, CropSpec(crop.size[0], tuple(crop.scale), tuple(crop.ratio)))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What one batch is made of: its slots, images per slot, pixel rows, crop boxes and token rows."""
+
+    slots: list[CaptionSlot]
+    per_caption: list[int]
+    rows: list[int]
+    boxes: list[Box]
+    token_rows: list[int]
+
+
+@dataclass
+class MemoryBatches:
+    """Callable slots -> `TrainBatch` over a split held in memory (module docstring). Build with `load`."""
+
+    store: GroupStore
+    images_per_caption: int
+    plan: MemoryPlan
+    seed: int
+    pixels: torch.Tensor  # uint8 [N, 3, S, S]
+    image_rows: dict[tuple[int, str], int]  # (group, image key) -> pixel row
+    tokens: torch.Tensor  # [C, L]
+    token_rows: dict[tuple[int, int], int]  # (group, caption: -1 base, j negative j) -> token row
+
+    @classmethod
+    def load(
+        cls,
+        store: GroupStore,
+        images_per_caption: int,
+        plan: MemoryPlan,
+        tokenizer: Tokenizer,
+        seed: int,
+        budget_bytes: int,
+    ) -> MemoryBatches | None:
+        """Decodes and tokenises the whole split; None when its pixels would exceed `budget_bytes` or the
+        tokenizer's width depends on the texts in a call (then a batch could not reuse per-caption rows)."""
+        captions = [
+            (g, neg) for g, group in enumerate(store.groups) for neg in range(-1, len(group.negatives))
+        ]
+        keys = [(g, r.key) for g, neg in captions for r in store.caption_images(g, neg)]
+        first = pil_pixels(plan.pixels, store.image(*keys[0]))
+        if len(keys) * first.numel() > budget_bytes:
+            log.info("train split: %d images need %d MiB decoded", len(keys), len(keys) * first.numel() >> 20)
+            return None
+        texts = [store.caption(g, neg) for g, neg in captions]
+        tokens = tokenizer(texts)
+        if tokenizer(texts[:1]).shape[1] != tokens.shape[1]:
+            return None
+        pixels = torch.empty((len(keys), *first.shape), dtype=torch.uint8)
+        for row, key in enumerate(progress(keys, desc="decode train split", unit="image")):
+            pixels[row] = pil_pixels(plan.pixels, store.image(*key))
+        image_rows = {key: row for row, key in enumerate(keys)}
+        token_rows = {caption: row for row, caption in enumerate(captions)}
+        return cls(store, images_per_caption, plan, seed, pixels, image_rows, tokens, token_rows)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of decoded pixels held."""
+        return self.pixels.numel()
+
+    def __call__(self, slots: Sequence[CaptionSlot]) -> TrainBatch:
+        """The batch of `slots`: m images per caption (cropped with augmentation), normalised, and tokens."""
+        return self.assemble(self.select(slots))
+
+    def select(self, slots: Sequence[CaptionSlot]) -> Selection:
+        """Which pixel rows, crop boxes and token rows make the batch of `slots`: `CaptionDataset`'s choice of
+        images (`choose_images`, seeded by (seed, step, group, caption)), each caption's boxes drawn from a
+        generator seeded the same way."""
+        rows, boxes, per_caption = [], [], []
+        size = self.pixels.shape[-1]
+        for slot in slots:
+            records = self.store.caption_images(slot.group, slot.neg)
+            choice_seed = derive_seed(self.seed, "images", slot.step, slot.group, slot.neg)
+            chosen = choose_images(records, self.images_per_caption, choice_seed)
+            rows += [self.image_rows[(slot.group, r.key)] for r in chosen]
+            per_caption.append(len(chosen))
+            if self.plan.crop is not None:
+                rng = random.Random(derive_seed(self.seed, "augment", slot.step, slot.group, slot.neg))
+                boxes += [crop_box(rng, size, size, self.plan.crop) for _ in chosen]
+        token_rows = [self.token_rows[(s.group, s.neg)] for s in slots]
+        return Selection(list(slots), per_caption, rows, boxes, token_rows)
+
+    def assemble(self, selection: Selection) -> TrainBatch:
+        """The tensors of a selection: gathered pixels, one batched crop, normalisation, gathered tokens."""
+        images = self.pixels[torch.tensor(selection.rows)]
+        if self.plan.crop is not None:
+            images = resized_crops(images, torch.tensor(selection.boxes), self.plan.crop.size)
+        tokens = self.tokens[torch.tensor(selection.token_rows)]
+        pixels = self.plan.pixels.normalise(images)
+        return assemble_batch(selection.slots, selection.per_caption, pixels, tokens)
+
+
+def pil_pixels(pixels: SplitTransform, image: Image.Image) -> torch.Tensor:
+    """uint8 [3, S, S]: `image` through the plan's PIL steps (resize + centre crop + mode)."""
+    shaped = pixels.pil_steps(image)  # the store decodes as RGB, and the steps keep it so
+    return torch.from_numpy(np.array(shaped, dtype=np.uint8)).permute(2, 0, 1).contiguous()
