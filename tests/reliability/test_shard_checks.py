@@ -97,9 +97,11 @@ def test_a_corrupt_image_names_the_shard_and_member(tmp_path: Path) -> None:
         store.image(index, "base.1.png")
 
 
-@pytest.mark.parametrize("workers", [0, 1])
-def test_train_on_a_corrupt_image_exits_1_naming_shard_and_member(tmp_path: Path, workers: int) -> None:
+@pytest.mark.parametrize(("loader", "workers"), [("memory", 0), ("workers", 0), ("workers", 1)])
+def test_train_on_a_corrupt_image_exits_1_naming_shard_and_member(
+    tmp_path: Path, loader: str, workers: int
+) -> None:
     root = corrupt_image_dataset(tmp_path / "data")
-    config = write_run_config(tmp_path / "run", root, workers=workers, steps=8)
+    config = write_run_config(tmp_path / "run", root, loader=loader, workers=workers, steps=8)
     line = one_line_error(cli("train", config))
     assert f"{root / SHARD}: member g00003.base.1.png is not a readable image" in line
