@@ -44,7 +44,7 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(
         run_training(tiny_config(tmp_path, tiny_dataset))
     monkeypatch.setattr(loop, "save_training_checkpoint", original)
     assert load_checkpoint(last_checkpoint(tmp_path / "train"))["synthmphn"]["step"] == 2
-    # the resumed half even decodes in a worker process: batches do not depend on it
+    # train.workers may change on a resume (here unused: the tiny split is held in memory)
     resumed = run_training(tiny_config(tmp_path, tiny_dataset, workers=1), resume=True)
 
     a, b = weights(last_checkpoint(finished_run)), weights(last_checkpoint(resumed))
@@ -53,6 +53,30 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(
     log_a, log_b = read_metrics(finished_run / "metrics.jsonl"), read_metrics(resumed / "metrics.jsonl")
     assert [r["step"] for r in log_b] == [1, 2, 3, 4]
     assert [r["loss"] for r in log_b] == pytest.approx([r["loss"] for r in log_a], rel=1e-5)
+
+
+def test_resume_with_augmentation_from_memory_equals_an_uninterrupted_run(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each caption's crop boxes are seeded by (seed, step, caption), so a resume redraws the same crops."""
+    settings = {"augment": True, "loader": "memory"}
+    whole = run_training(tiny_config(tmp_path / "whole", tiny_dataset, **settings))
+    original = loop.save_training_checkpoint
+
+    def save_then_crash(cfg, step, *args):  # type: ignore[no-untyped-def]
+        path = original(cfg, step, *args)
+        if step == 2:
+            raise Crash
+        return path
+
+    monkeypatch.setattr(loop, "save_training_checkpoint", save_then_crash)
+    with pytest.raises(Crash):
+        run_training(tiny_config(tmp_path / "split", tiny_dataset, **settings))
+    monkeypatch.setattr(loop, "save_training_checkpoint", original)
+    resumed = run_training(tiny_config(tmp_path / "split", tiny_dataset, **settings), resume=True)
+    a, b = weights(last_checkpoint(whole)), weights(last_checkpoint(resumed))
+    for name in a:
+        assert torch.equal(b[name], a[name]), name
 
 
 def test_run_folder_holds_checkpoints_logs_and_provenance(finished_run: Path) -> None:
