@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from synthmphn.io import atomic_open, atomic_write_json, read_json
 from synthmphn.registry import Registry
-from synthmphn.seeding import derive_seed
+from synthmphn.seeding import counter_uniforms, derive_seed, row_keys
 
 
 def test_registry_lists_known_names():
@@ -42,7 +43,25 @@ def test_derive_seed_is_stable_and_distinct():
     assert derive_seed(0, "g0000001") != derive_seed(1, "g0000001")
     assert 0 <= derive_seed("x") < 2**63
     # Known value: guards against an accidental change of the derivation (which would change every dataset).
-    assert derive_seed(0, "a") == derive_seed(*["0", "a"])
+    assert derive_seed(0, "a") == derive_seed(*["0", "a"]) == 3269621562527583764
+    assert derive_seed(3, "augment", 7, -1) == 8308131584571944228
+
+
+def test_counter_uniforms_are_splitmix64_and_depend_only_on_their_row_key():
+    # splitmix64 seeded with 0 first returns 0xE220A8397B1DCDAF (Vigna's reference generator)
+    first = counter_uniforms(np.zeros(1, dtype=np.uint64), 2)[0, 0]
+    assert first == (0xE220A8397B1DCDAF >> 11) * 2.0**-53
+    ids = np.array([[5, 3, -1, 0], [5, 3, -1, 1], [6, 3, -1, 0], [5, 3, -1, 0]])
+    keys = row_keys(12345, ids)
+    assert keys[0] == keys[3] and len(set(keys[:3].tolist())) == 3  # a row's key is its ids', nothing else
+    assert np.array_equal(row_keys(12345, ids[2:]), keys[2:])
+    assert row_keys(12346, ids)[0] != keys[0]
+    draws = counter_uniforms(row_keys(1, np.arange(50_000)[:, None]), 4)
+    assert draws.min() >= 0.0 and draws.max() < 1.0
+    assert np.allclose(draws.mean(axis=0), 0.5, atol=0.01) and np.allclose(
+        draws.var(axis=0), 1 / 12, atol=0.005
+    )
+    assert np.abs(np.corrcoef(draws.T)[np.triu_indices(4, 1)]).max() < 0.02
 
 
 def test_atomic_files_get_umask_mode(tmp_path: Path):

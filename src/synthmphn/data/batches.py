@@ -25,7 +25,6 @@ epoch on a worker only transforms. The transform gets the same PIL image either 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,26 +86,31 @@ def choose_images(records: Sequence[ImageRecord], m: int, seed: int) -> list[Ima
     eligible: list[ImageRecord] = []
     deferred: list[ImageRecord] = []
     for record in records:
-        weight = 1.0 if record.weight is None else record.weight
-        (eligible if weight >= 1.0 or rng.random() < weight else deferred).append(record)
-    return (_round_robin(eligible, rng) + _round_robin(deferred, rng))[:m]
+        weight = record.weight
+        (eligible if weight is None or weight >= 1.0 or rng.random() < weight else deferred).append(record)
+    chosen = _round_robin(eligible, rng)
+    if (
+        len(chosen) < m
+    ):  # the deferred images' order is drawn after the eligible ones', so skipping it is exact
+        chosen += _round_robin(deferred, rng)
+    return chosen[:m]
 
 
 def _round_robin(records: Sequence[ImageRecord], rng: random.Random) -> list[ImageRecord]:
     """The records ordered one per generator at a time, generators and each generator's images shuffled."""
-    if not records:
-        return []
-    by_generator: dict[str, list[ImageRecord]] = defaultdict(list)
+    by_generator: dict[str, list[ImageRecord]] = {}
     for record in records:
-        by_generator[record.generator].append(record)
+        by_generator.setdefault(record.generator, []).append(record)
     generators = sorted(by_generator)
     rng.shuffle(generators)
-    for name in generators:
-        rng.shuffle(by_generator[name])
-    ordered: list[ImageRecord] = []
-    for depth in range(max(len(v) for v in by_generator.values())):
-        ordered.extend(by_generator[g][depth] for g in generators if depth < len(by_generator[g]))
-    return ordered
+    columns = [by_generator[name] for name in generators]
+    for images in columns:
+        if len(images) > 1:  # shuffling one image draws nothing
+            rng.shuffle(images)
+    if len(columns) == len(records):  # one image per generator (an MSM pool's usual shape)
+        return [images[0] for images in columns]
+    depths = range(max(len(images) for images in columns))
+    return [images[depth] for depth in depths for images in columns if depth < len(images)]
 
 
 class CaptionDataset(Dataset[SlotSample]):

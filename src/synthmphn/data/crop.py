@@ -7,7 +7,8 @@ pair of batched matrix products in the training process instead of image by imag
 Box. For an H × W image, up to 10 tries draw an area fraction s ~ U(scale) and a log aspect a ~ U(log ratio),
 and take w = round(√(s·H·W·eᵃ)), h = round(√(s·H·W/eᵃ)) if the box fits, at a uniform offset
 top ~ U{0..H−h}, left ~ U{0..W−w}. If no try fits, the centre crop with the aspect clamped to `ratio`.
-The draws come from a `random.Random` seeded per caption, so a crop depends only on (run seed, step, caption).
+The draws are counter-based (`seeding.counter_uniforms`), keyed per image by (run seed, step, group, caption,
+image), so a crop depends only on those and a batch's boxes take a few array operations.
 
 Resize. Output pixel (u, v) of an S × S crop samples the input at pixel coordinates
 
@@ -22,13 +23,14 @@ resize only enlarges and needs no antialiasing.
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass
+from functools import cache
 
+import numpy as np
 import torch
 
-Box = tuple[int, int, int, int]
-"""(top, left, height, width) of a crop, in pixels."""
+TRIES = 10
+"""Box draws before falling back to the centre crop (torchvision's RandomResizedCrop)."""
 
 
 @dataclass(frozen=True)
@@ -40,20 +42,30 @@ class CropSpec:
     ratio: tuple[float, float]
 
 
-def crop_box(rng: random.Random, height: int, width: int, spec: CropSpec, tries: int = 10) -> Box:
-    """A random (top, left, h, w) box of an `height` × `width` image (the sampling in the module docstring)."""
-    area = height * width
-    low, high = math.log(spec.ratio[0]), math.log(spec.ratio[1])
-    for _ in range(tries):
-        target = area * rng.uniform(*spec.scale)
-        aspect = math.exp(rng.uniform(low, high))
-        w, h = round(math.sqrt(target * aspect)), round(math.sqrt(target / aspect))
-        if 0 < w <= width and 0 < h <= height:
-            return rng.randint(0, height - h), rng.randint(0, width - w), h, w
-    return centre_box(height, width, spec.ratio)
+BOX_DRAWS = 2 * TRIES + 2
+"""Uniform draws one box takes: an area fraction and a log aspect per try, then the top and left offsets."""
 
 
-def centre_box(height: int, width: int, ratio: tuple[float, float]) -> Box:
+def crop_boxes(uniforms: np.ndarray, height: int, width: int, spec: CropSpec) -> np.ndarray:
+    """int64 [n, 4] (top, left, h, w) boxes of an `height` × `width` image, one per row of `uniforms`
+    [n, BOX_DRAWS] (floats in [0, 1)): try t uses columns t (area) and TRIES + t (aspect), the first try
+    that fits wins, and the last two columns place it (the sampling in the module docstring, for a whole
+    batch at once)."""
+    area, (low, high) = height * width, (math.log(spec.ratio[0]), math.log(spec.ratio[1]))
+    target = area * (spec.scale[0] + (spec.scale[1] - spec.scale[0]) * uniforms[:, :TRIES])
+    aspect = np.exp(low + (high - low) * uniforms[:, TRIES : 2 * TRIES])
+    w, h = np.rint(np.sqrt(target * aspect)), np.rint(np.sqrt(target / aspect))  # half to even, as round()
+    fits = (w > 0) & (w <= width) & (h > 0) & (h <= height)
+    rows, first = np.arange(len(uniforms)), fits.argmax(axis=1)
+    h, w = h[rows, first].astype(np.int64), w[rows, first].astype(np.int64)
+    top = np.floor(uniforms[:, -2] * (height - h + 1)).astype(np.int64)
+    left = np.floor(uniforms[:, -1] * (width - w + 1)).astype(np.int64)
+    boxes = np.stack((top, left, h, w), axis=1)
+    boxes[~fits.any(axis=1)] = centre_box(height, width, spec.ratio)
+    return boxes
+
+
+def centre_box(height: int, width: int, ratio: tuple[float, float]) -> tuple[int, int, int, int]:
     """The largest centred box whose aspect w/h lies in `ratio` (RandomResizedCrop's fallback)."""
     aspect = width / height
     if aspect < min(ratio):
@@ -93,20 +105,52 @@ def resize_matrices(start: torch.Tensor, length: torch.Tensor, size: int, extent
     return torch.zeros(len(start), size, extent).scatter_add_(2, columns, weights)
 
 
+class SpanTable:
+    """The `resize_matrices` of every span (start, length) of an axis of `extent` pixels met so far, to `size`
+    pixels: a batch gathers its crops' matrices with one index instead of computing them (a 32 px crop
+    meets ~100 distinct spans per axis; the table grows by the spans it has not seen)."""
+
+    def __init__(self, size: int, extent: int) -> None:
+        self.size, self.extent = size, extent
+        self.slot = np.full(extent * extent, -1, dtype=np.int64)  # span id start·extent + length − 1 -> row
+        self.matrices = torch.empty(0, size, extent)
+
+    def gather(self, start: np.ndarray, length: np.ndarray) -> torch.Tensor:
+        """[n, size, extent]: the matrices of spans (start[k], length[k])."""
+        ids = start * self.extent + length - 1
+        new = np.unique(ids[self.slot[ids] < 0])
+        if len(new):
+            self.slot[new] = np.arange(len(self.matrices), len(self.matrices) + len(new))
+            starts, lengths = torch.from_numpy(new // self.extent), torch.from_numpy(new % self.extent + 1)
+            fresh = resize_matrices(starts.float(), lengths.float(), self.size, self.extent)
+            self.matrices = torch.cat((self.matrices, fresh))
+        return self.matrices.index_select(0, torch.from_numpy(self.slot[ids]))
+
+
+@cache
+def span_table(size: int, extent: int) -> SpanTable:
+    """The one `SpanTable` of resizes from `extent` to `size` pixels."""
+    return SpanTable(size, extent)
+
+
 def resized_crops(pixels: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:
     """Crops `boxes` [n, 4] (top, left, h, w) of uint8 `pixels` [n, 3, H, W] and resizes each to size × size.
 
-    Bicubic interpolation is separable, so each crop is two small matrix products, rows then columns:
+    Bicubic interpolation is separable, so each crop is two small matrix products, columns then rows:
     out[k] = R_y[k] · image[k] · R_x[k]ᵀ with `resize_matrices` (the same values as `grid_sample`'s bicubic
-    with border padding, up to summation order). Returns float32 [n, 3, size, size] holding whole numbers
-    in 0..255 (the sampling in the module docstring).
+    with border padding, up to summation order). The channels ride along in the other operand ([3·H, W]
+    for the columns, [H, 3·S] for the rows), so each product is one `bmm` over the images on contiguous
+    matrices (3× faster here than a matrix per channel). Returns float32 [n, 3, size, size] holding whole
+    numbers in 0..255 (the sampling in the module docstring).
     """
     count, channels, height, width = pixels.shape
-    top, left, h, w = boxes.to(torch.float32).unbind(dim=1)
-    # one matrix per image and channel, contiguous: bmm on a transposed or broadcast operand is ~5x slower here
-    rows = resize_matrices(top, h, size, height).repeat_interleave(channels, dim=0)  # [n·3, size, H]
-    columns = resize_matrices(left, w, size, width).transpose(1, 2).contiguous()
-    columns = columns.repeat_interleave(channels, dim=0)  # [n·3, W, size]
-    planes = pixels.to(torch.float32).reshape(count * channels, height, width)
-    resized = torch.bmm(torch.bmm(rows, planes), columns)
-    return resized.reshape(count, channels, size, size).round_().clamp_(0, 255)
+    top, left, h, w = boxes.numpy().T
+    rows = span_table(size, height).gather(top, h)  # [n, size, H]
+    columns = span_table(size, width).gather(left, w)  # [n, size, W]
+    planes = pixels.to(torch.float32).view(count, channels * height, width)
+    narrow = torch.bmm(planes, columns.transpose(1, 2).contiguous())  # [n, 3·H, size]
+    narrow = (
+        narrow.view(count, channels, height, size).transpose(1, 2).reshape(count, height, channels * size)
+    )
+    resized = torch.bmm(rows, narrow).view(count, size, channels, size).permute(0, 2, 1, 3).contiguous()
+    return resized.round_().clamp_(0, 255)

@@ -10,22 +10,23 @@ What. At the start of a run every image of the train split goes once through the
 uint8 [N, 3, S, S] (the quickstart's split: 19,950 images, 58 MiB, decoded in ~3 s); every caption is
 tokenised once. A batch is then a row gather: the same m images per caption as `CaptionDataset` picks (`choose_images`, seeded by
 (seed, step, group, caption)), with train.augment one random resized crop over the whole batch
-(`data/crop.py`, each caption's boxes seeded by (seed, step, group, caption)), then ToTensor + Normalize's
+(`data/crop.py`, each image's box from counter-based draws keyed by (seed, step, group, caption, image)), then ToTensor + Normalize's
 arithmetic. Without augmentation a batch equals the worker path's bit for bit; with it, the crop is the same
 distribution as torchvision's PIL `RandomResizedCrop` but not the same pixels (bicubic a = −0.75 vs PIL's
 −0.5), so `train.loader` is part of a run's identity. Every batch depends only on (seed, step, slots), so a
 resumed run equals an uninterrupted one.
 
-Where. The whole batch is made in the training process between steps (~4.5 ms for a quickstart batch: the
-sampler 0.6, choosing rows and boxes 1.9, the tensor work ~2). Handing the Python part to a DataLoader worker
-or a thread was measured slower (0.132–0.134 and 0.128–0.134 s/step against 0.120–0.128): the worker's CPU
-time and the thread's hold on the GIL slow the training threads more than the work they take over.
+Where. The whole batch is made in the training process between steps: ~2 ms for a quickstart batch alone
+(choosing images 1.0, the crop and normalisation 1.0), ~3.7 ms between real training steps (cold caches),
+3.2–3.4 % of the loop's time. Handing the work to a DataLoader worker or a thread was measured slower
+(0.132–0.134 and 0.128–0.134 s/step against 0.120–0.128; a thread that chooses the next batch's images only
+while the backward pass runs, with the GIL free, 0.124–0.129 against 0.121–0.128): on two hyperthreads of one
+core, any other work slows the training threads by about its own time.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -35,12 +36,12 @@ from PIL import Image
 from torchvision import transforms as T
 
 from synthmphn.data.batches import Tokenizer, TrainBatch, assemble_batch, choose_images
-from synthmphn.data.crop import Box, CropSpec, crop_box, resized_crops
+from synthmphn.data.crop import BOX_DRAWS, CropSpec, crop_boxes, resized_crops
 from synthmphn.data.pixels import SplitTransform, split_transform
 from synthmphn.data.sampler import CaptionSlot
 from synthmphn.data.store import GroupStore
 from synthmphn.progress import progress
-from synthmphn.seeding import derive_seed
+from synthmphn.seeding import counter_uniforms, derive_seed, row_keys
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class Selection:
     slots: list[CaptionSlot]
     per_caption: list[int]
     rows: list[int]
-    boxes: list[Box]
+    boxes: torch.Tensor | None  # int64 [images, 4] (top, left, h, w); None without augmentation
     token_rows: list[int]
 
 
@@ -147,28 +148,34 @@ class MemoryBatches:
 
     def select(self, slots: Sequence[CaptionSlot]) -> Selection:
         """Which pixel rows, crop boxes and token rows make the batch of `slots`: `CaptionDataset`'s choice of
-        images (`choose_images`, seeded by (seed, step, group, caption)), each caption's boxes drawn from a
-        generator seeded the same way."""
-        rows, boxes, per_caption = [], [], []
-        size = self.pixels.shape[-1]
+        images (`choose_images`, seeded by (seed, step, group, caption)), and one box per chosen image from
+        counter-based draws keyed by (seed, step, group, caption, image) (`data/crop.py`)."""
+        rows, per_caption = [], []
         for slot in slots:
             records = self.store.caption_images(slot.group, slot.neg)
             choice_seed = derive_seed(self.seed, "images", slot.step, slot.group, slot.neg)
             chosen = choose_images(records, self.images_per_caption, choice_seed)
             rows += [self.image_rows[(slot.group, r.key)] for r in chosen]
             per_caption.append(len(chosen))
-            if self.plan.crop is not None:
-                rng = random.Random(derive_seed(self.seed, "augment", slot.step, slot.group, slot.neg))
-                boxes += [crop_box(rng, size, size, self.plan.crop) for _ in chosen]
+        boxes = None
+        if self.plan.crop is not None:
+            images = [
+                (s.step, s.group, s.neg, i) for s, n in zip(slots, per_caption, strict=True) for i in range(n)
+            ]
+            keys = row_keys(derive_seed(self.seed, "augment"), np.array(images, dtype=np.int64))
+            size = self.pixels.shape[-1]
+            boxes = torch.from_numpy(
+                crop_boxes(counter_uniforms(keys, BOX_DRAWS), size, size, self.plan.crop)
+            )
         token_rows = [self.token_rows[(s.group, s.neg)] for s in slots]
         return Selection(list(slots), per_caption, rows, boxes, token_rows)
 
     def assemble(self, selection: Selection) -> TrainBatch:
         """The tensors of a selection: gathered pixels, one batched crop, normalisation, gathered tokens."""
-        images = self.pixels[torch.tensor(selection.rows)]
-        if self.plan.crop is not None:
-            images = resized_crops(images, torch.tensor(selection.boxes), self.plan.crop.size)
-        tokens = self.tokens[torch.tensor(selection.token_rows)]
+        images = self.pixels.index_select(0, torch.tensor(selection.rows))
+        if selection.boxes is not None:
+            images = resized_crops(images, selection.boxes, self.plan.crop.size)  # type: ignore[union-attr]
+        tokens = self.tokens.index_select(0, torch.tensor(selection.token_rows))
         pixels = self.plan.pixels.normalise(images)
         return assemble_batch(selection.slots, selection.per_caption, pixels, tokens)
 
