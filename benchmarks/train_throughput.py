@@ -32,6 +32,7 @@ from synthmphn.losses import LOSSES, create_loss
 from synthmphn.models import create_clip
 from synthmphn.models.factory import to_channels_last
 from synthmphn.models.gemm_conv import use_gemm_convs
+from synthmphn.train.allocator import keep_freed_memory
 from synthmphn.train.hardness import HardnessCurriculum
 from synthmphn.train.loop import train_step
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer
@@ -153,6 +154,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    keep_freed_memory()  # as run_training does: every variant re-allocates what its last step freed
 
     torch.manual_seed(0)
     parts = create_clip(args.model, augment=False)

@@ -7,7 +7,7 @@ run takes here with train.threads unset, this process's usable CPUs): the GEMM p
 square matmuls, bf16 and fp32, each at 1 thread and at `--threads`, the faster counting, so spreading a
 matmul over hyperthreads of one core cannot lower the peak) and `synthmphn.train.loop.train_step` (the precision `train.precision=auto` picks here: bf16 autocast
 where the CPU runs bf16 natively (AMX/AVX512), else fp32; mpclip, m = 2, grad clip 1, AdamW as
-`create_optimizer` makes it, the model prepared as `run_training` prepares it) on a real batch of a built
+`create_optimizer` makes it, the model prepared and glibc's malloc set as `run_training` does) on a real batch of a built
 dataset, for each shipped model config. Model FLOPs are counted by torch.utils.flop_counter.FlopCounterMode
 over one whole step (forward + backward matmuls and convolutions; elementwise work counts 0). Rounds are
 interleaved (peak, model 1, model 2, ...) and each ratio is the median of per-round ratios, so a loaded
@@ -55,6 +55,7 @@ from synthmphn.models import create_clip
 from synthmphn.models.factory import tiny_model_names, to_channels_last
 from synthmphn.models.gemm_conv import use_gemm_convs
 from synthmphn.train import loop
+from synthmphn.train.allocator import keep_freed_memory
 from synthmphn.train.optim import create_optimizer
 from synthmphn.train.precision import resolve_precision
 
@@ -273,6 +274,7 @@ def main() -> None:
     global clock
     clock = CLOCKS[args.clock]
     torch.set_num_threads(args.threads)
+    keep_freed_memory()  # as run_training does (train/allocator.py)
     names = args.models.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         dataset_dir = args.data or build_dataset(Path(tmp))

@@ -48,6 +48,7 @@ from synthmphn.models.gemm_conv import use_gemm_convs
 from synthmphn.models.text_trim import clip_forward
 from synthmphn.progress import progress
 from synthmphn.provenance import write_run_info
+from synthmphn.train.allocator import keep_freed_memory
 from synthmphn.train.checkpoints import (
     dataset_fingerprint,
     discard_replaced,
@@ -100,6 +101,7 @@ def run_training(cfg: RunConfig, resume: bool = False, overwrite: bool = False) 
 def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Path:
     tc, train_dir = cfg.train, cfg.train_dir
     torch.set_num_threads(tc.threads or max(1, usable_cpus() // dist.local_world_size))
+    keep_freed_memory()  # each step re-allocates what the last freed: no fresh pages (train/allocator.py)
 
     # ---------------------------------------------------------------- data and run length
     store = GroupStore(cfg.dataset_dir, "train")  # checks every shard's sha256 against the manifest
