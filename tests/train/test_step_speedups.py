@@ -25,7 +25,7 @@ from synthmphn.models.checkpoint import save_checkpoint
 from synthmphn.models.factory import to_channels_last
 from synthmphn.models.gemm_conv import GemmConv2d, gemm_eligible, use_gemm_convs
 from synthmphn.train import loop
-from synthmphn.train.optim import create_optimizer
+from synthmphn.train.optim import clipped_update, create_optimizer
 
 MODEL = "synth-tiny-cnn-32"
 
@@ -95,6 +95,34 @@ def test_fused_adamw_takes_the_for_loop_step() -> None:
     for a, b in zip(model.parameters(), twin.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     plain.load_state_dict(fused.state_dict())  # the state dicts are interchangeable
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 1e6])  # clipping every step / never
+def test_clipping_inside_the_fused_update_equals_clip_grad_norm_then_step(max_norm: float) -> None:
+    """train_step's clip (the fused kernel's grad_scale) = clip_grad_norm_ + the for-loop AdamW step."""
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.LayerNorm(5), torch.nn.Linear(5, 3))
+    twin = copy.deepcopy(model)
+    fused = create_optimizer(model, 1e-2, 0.1)
+    plain = create_optimizer(twin, 1e-2, 0.1, fused=False)
+    for step in range(5):
+        x = 3 * torch.randn(4, 6, generator=torch.Generator().manual_seed(step))
+        model(x).square().sum().backward()
+        params = list(model.parameters())
+        total = torch.nn.utils.get_total_norm([p.grad for p in params])
+        with clipped_update(fused, params, total, max_norm):
+            assert hasattr(fused, "grad_scale")
+            fused.step()
+        assert not hasattr(fused, "grad_scale")  # the next step starts unscaled
+        twin(x).square().sum().backward()
+        reference = torch.nn.utils.clip_grad_norm_(list(twin.parameters()), max_norm)
+        assert float(total) == pytest.approx(float(reference), rel=1e-6)
+        plain.step()
+        fused.zero_grad()
+        plain.zero_grad()
+    for a, b in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert max_norm > 1e3 or float(total) > max_norm  # the 0.5 case did clip
 
 
 def test_a_fast_layout_checkpoint_loads_into_plain_open_clip(

@@ -60,7 +60,14 @@ from synthmphn.train.distributed import DistInfo, cleanup_distributed, init_dist
 from synthmphn.train.hardness import HardnessCurriculum
 from synthmphn.train.loader import training_batches
 from synthmphn.train.logging import TENSORBOARD_DIR, MetricsLogger, Throughput
-from synthmphn.train.optim import clamp_logit_scale, create_optimizer, init_logit_scale, lr_at, set_lr
+from synthmphn.train.optim import (
+    clamp_logit_scale,
+    clipped_update,
+    create_optimizer,
+    init_logit_scale,
+    lr_at,
+    set_lr,
+)
 from synthmphn.train.precision import with_resolved_precision
 from synthmphn.train.preflight import (
     check_fresh_start,
@@ -303,16 +310,15 @@ def train_step(
             totals[key] = totals.get(key, 0.0) + value / len(micro_batches)
     scaler.unscale_(optimizer)
     params = [p for p in model.parameters() if p.grad is not None]
-    if grad_clip is not None:
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, grad_clip))
-    else:
-        grad_norm = float(torch.nn.utils.get_total_norm([p.grad for p in params]))
+    total_norm = torch.nn.utils.get_total_norm([p.grad for p in params])
+    grad_norm = float(total_norm)
     if not math.isfinite(grad_norm) and not scaler.is_enabled():  # fp16: the scaler skips such steps
         raise NonFiniteError(
             f"the gradient norm is {grad_norm} at step {step} (losses {_fmt(totals)}); "
             "stopped. Lower train.lr or set train.grad_clip"
         )
-    scaler.step(optimizer)
+    with clipped_update(optimizer, params, total_norm, grad_clip, scaler.is_enabled()):
+        scaler.step(optimizer)
     scaler.update()
     optimizer.zero_grad(set_to_none=True)
     inner = unwrap_model(model)
