@@ -25,7 +25,7 @@ from synthmphn.models.checkpoint import save_checkpoint
 from synthmphn.models.factory import to_channels_last
 from synthmphn.models.gemm_conv import GemmConv2d, gemm_eligible, use_gemm_convs
 from synthmphn.train import loop
-from synthmphn.train.optim import clipped_update, create_optimizer
+from synthmphn.train.optim import clipped_update, create_optimizer, total_grad_norm
 
 MODEL = "synth-tiny-cnn-32"
 
@@ -95,6 +95,21 @@ def test_fused_adamw_takes_the_for_loop_step() -> None:
     for a, b in zip(model.parameters(), twin.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     plain.load_state_dict(fused.state_dict())  # the state dicts are interchangeable
+
+
+def test_the_total_gradient_norm_is_the_float64_norm() -> None:
+    """Dots for dense CPU gradients, norms for other layouts; closer to float64 than vector_norm itself."""
+    g = torch.Generator().manual_seed(3)
+    grads = [
+        torch.randn(49_408, 128, generator=g),  # the token embedding's size
+        torch.randn(3, 4, generator=g).t(),  # not contiguous
+        torch.randn(8, 3, 3, 3, generator=g).contiguous(memory_format=torch.channels_last),
+    ]
+    exact = sum(float(t.double().square().sum()) for t in grads) ** 0.5
+    assert float(total_grad_norm(grads)) == pytest.approx(exact, rel=1e-5)
+    assert float(torch.nn.utils.get_total_norm(grads)) == pytest.approx(exact, rel=1e-3)
+    assert float(total_grad_norm([torch.tensor([3.0, 4.0])])) == 5.0
+    assert torch.isinf(total_grad_norm([torch.tensor([1.0, float("inf")])]))
 
 
 @pytest.mark.parametrize("max_norm", [0.5, 1e6])  # clipping every step / never

@@ -67,6 +67,7 @@ from synthmphn.train.optim import (
     init_logit_scale,
     lr_at,
     set_lr,
+    total_grad_norm,
 )
 from synthmphn.train.precision import with_resolved_precision
 from synthmphn.train.preflight import (
@@ -310,7 +311,7 @@ def train_step(
             totals[key] = totals.get(key, 0.0) + value / len(micro_batches)
     scaler.unscale_(optimizer)
     params = [p for p in model.parameters() if p.grad is not None]
-    total_norm = torch.nn.utils.get_total_norm([p.grad for p in params])
+    total_norm = total_grad_norm([p.grad for p in params])
     grad_norm = float(total_norm)
     if not math.isfinite(grad_norm) and not scaler.is_enabled():  # fp16: the scaler skips such steps
         raise NonFiniteError(
