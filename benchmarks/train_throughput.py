@@ -36,6 +36,7 @@ from synthmphn.train.allocator import keep_freed_memory
 from synthmphn.train.hardness import HardnessCurriculum
 from synthmphn.train.loop import train_step
 from synthmphn.train.optim import clamp_logit_scale, create_optimizer
+from synthmphn.train.row_grads import RowGrads
 
 OBJECTIVES = ("clip", "mpclip", "negclip", "tripletclip", "tripletclip-sym", "stablerep+", "hn-nce")
 TARGETS = {"mpclip": 1.15, "tripletclip-sym": 1.15, "hn-nce": 1.10, "hn-nce β-schedule": 1.10}
@@ -87,10 +88,13 @@ def ours(
     loss_fn = create_loss(loss)
     hardness = HardnessCurriculum(loss_fn, TrainConfig(loss=loss, hn_beta=hn_beta))
     calls = itertools.count()
+    row_grads = RowGrads(model)
 
     def step() -> None:
         hardness.at(next(calls) % 100 / 100)
-        train_step(model, loss_fn, optimizer, scaler, [batch], precision=precision, grad_clip=1.0, step=1)
+        train_step(
+            model, loss_fn, optimizer, scaler, [batch], precision, grad_clip=1.0, step=1, row_grads=row_grads
+        )
 
     return step
 

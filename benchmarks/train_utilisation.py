@@ -58,6 +58,7 @@ from synthmphn.train import loop
 from synthmphn.train.allocator import keep_freed_memory
 from synthmphn.train.optim import create_optimizer
 from synthmphn.train.precision import resolve_precision
+from synthmphn.train.row_grads import RowGrads
 
 QUICKSTART_MODEL = "synth-tiny-cnn-32"
 PRECISION = resolve_precision("auto", "cpu")  # the precision the quickstart trains in on this machine
@@ -126,6 +127,7 @@ def step_of(
     optimizer = create_optimizer(model, 1e-5, 0.1, fused=False if plain else None)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
     loss_fn = create_loss("mpclip")
+    row_grads = None if plain or compiled else RowGrads(model)  # as run_training (one eager process)
     backend = (lambda device: nullcontext()) if plain else loop.attention_backend
     forward = (lambda model, images, tokens: model(images, tokens)) if plain else loop.clip_forward
 
@@ -135,7 +137,7 @@ def step_of(
             mock.patch.object(loop, "clip_forward", forward),
         ):
             return loop.train_step(
-                model, loss_fn, optimizer, scaler, [batch], PRECISION, grad_clip=1.0, step=1
+                model, loss_fn, optimizer, scaler, [batch], PRECISION, 1.0, 1, row_grads=row_grads
             )
 
     step()  # warm-up (oneDNN primitive caches, optimiser state, the compile)

@@ -26,6 +26,7 @@ from synthmphn.models.factory import to_channels_last
 from synthmphn.models.gemm_conv import GemmConv2d, gemm_eligible, use_gemm_convs
 from synthmphn.train import loop
 from synthmphn.train.optim import clipped_update, create_optimizer, total_grad_norm
+from synthmphn.train.row_grads import RowGrads
 
 MODEL = "synth-tiny-cnn-32"
 
@@ -138,6 +139,43 @@ def test_clipping_inside_the_fused_update_equals_clip_grad_norm_then_step(max_no
     for a, b in zip(model.parameters(), twin.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     assert max_norm > 1e3 or float(total) > max_norm  # the 0.5 case did clip
+
+
+@pytest.mark.parametrize("micro_batches", [1, 2])
+def test_sparse_embedding_rows_train_like_the_dense_gradient(
+    parts_and_batch: tuple[torch.nn.Module, TrainBatch], micro_batches: int
+) -> None:
+    """RowGrads (sparse embedding backward, rows added into a kept buffer) = torch's dense gradient."""
+    base, batch = parts_and_batch
+    runs = {}
+    for sparse in (False, True):
+        model = copy.deepcopy(base)
+        row_grads = RowGrads(model) if sparse else None
+        optimizer = create_optimizer(model, 1e-3, 0.1)
+        scaler = torch.amp.GradScaler("cpu", enabled=False)
+        for step in range(3):
+            metrics = loop.train_step(
+                model,
+                create_loss("mpclip"),
+                optimizer,
+                scaler,
+                [batch] * micro_batches,
+                "fp32",
+                1.0,
+                step,
+                row_grads=row_grads,
+            )
+            if row_grads is not None:
+                (buffer,) = row_grads.buffers
+                assert buffer is not None and not buffer.any()  # zero again for the next step
+                assert model.token_embedding.weight.grad is None
+        runs[sparse] = (model, metrics["grad_norm"])
+    (dense, dense_norm), (rows, rows_norm) = runs[False], runs[True]
+    assert rows.token_embedding.sparse and not dense.token_embedding.sparse
+    assert rows_norm == pytest.approx(dense_norm, rel=1e-4)
+    for (name, a), b in zip(rows.named_parameters(), dense.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
+    assert set(rows.state_dict()) == set(dense.state_dict())
 
 
 def test_a_fast_layout_checkpoint_loads_into_plain_open_clip(

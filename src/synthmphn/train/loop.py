@@ -78,6 +78,7 @@ from synthmphn.train.preflight import (
     remove_stale_train_files,
     train_lock,
 )
+from synthmphn.train.row_grads import RowGrads
 
 log = logging.getLogger("synthmphn.train")
 
@@ -166,7 +167,9 @@ def _train(cfg: RunConfig, resume: bool, overwrite: bool, dist: DistInfo) -> Pat
 
         # ------------------------------------------------------------ batches (in memory or in workers)
         batches = training_batches(tc, store, parts, sampler, cfg.seed, dist.device)
-        state = _LoopState(step, replaced, total, hardness)
+        # torch's dense embedding backward unless one eager process (train/row_grads.py)
+        row_grads = None if tc.compile or dist.distributed else RowGrads(model)
+        state = _LoopState(step, replaced, total, hardness, row_grads)
         _loop(cfg, dist, state, model, loss_fn, optimizer, scaler, sampler, batches, fingerprint)
     return train_dir
 
@@ -179,6 +182,7 @@ class _LoopState:
     replaced: list[Path]
     total: int
     hardness: HardnessCurriculum  # β(t) of a hardness-weighted loss
+    row_grads: RowGrads | None = None  # the embeddings' gradient buffers, if sparse
 
 
 def _loop(
@@ -219,6 +223,7 @@ def _loop(
                 grad_clip=tc.grad_clip,
                 step=step + 1,
                 device=dist.device,
+                row_grads=state.row_grads,
             )
             step = state.step = step + 1
             meter.count_step()
@@ -292,8 +297,11 @@ def train_step(
     grad_clip: float | None,
     step: int,
     device: str = "cpu",
+    row_grads: RowGrads | None = None,
 ) -> dict[str, float]:
     """Forward + backward over the micro-batches (gradients averaged), clip, optimiser step, clamp the scale.
+
+    `row_grads` (the model's, if its embeddings give sparse gradients) makes them dense before the clip.
 
     Returns the loss components (mean over micro-batches), the gradient norm and the logit scale.
     Raises NonFiniteError naming `step` when a loss or the gradient norm is NaN/inf.
@@ -309,6 +317,8 @@ def train_step(
             scaler.scale(losses["loss"] / len(micro_batches)).backward()
         for key, value in values.items():
             totals[key] = totals.get(key, 0.0) + value / len(micro_batches)
+    if row_grads is not None:
+        row_grads.densify()
     scaler.unscale_(optimizer)
     params = [p for p in model.parameters() if p.grad is not None]
     total_norm = total_grad_norm([p.grad for p in params])
@@ -322,6 +332,8 @@ def train_step(
         scaler.step(optimizer)
     scaler.update()
     optimizer.zero_grad(set_to_none=True)
+    if row_grads is not None:
+        row_grads.clear()
     inner = unwrap_model(model)
     clamp_logit_scale(inner)
     return {**totals, "grad_norm": grad_norm, "logit_scale": float(inner.logit_scale.detach().exp())}
