@@ -33,8 +33,14 @@ def row_keys(base: int, columns: np.ndarray) -> np.ndarray:
     column from h = `base` — the vectorised counterpart of `derive_seed(base, *row)` (negative ids wrap)."""
     keys = np.full(len(columns), np.uint64(base & (2**64 - 1)))
     for column in columns.astype(np.int64).T:
-        keys = mix64(keys + (column.astype(np.uint64) + np.uint64(1)) * GOLDEN_GAMMA)
+        keys = fold_keys(keys, column)
     return keys
+
+
+def fold_keys(keys: np.ndarray, column: np.ndarray) -> np.ndarray:
+    """uint64 [n]: keys[r] extended by the integer column[r], mix64(keys + (column + 1)·γ) — one step of
+    `row_keys`, for keys that differ row by row (negative ids wrap)."""
+    return mix64(keys + (column.astype(np.int64).astype(np.uint64) + np.uint64(1)) * GOLDEN_GAMMA)
 
 
 def counter_uniforms(keys: np.ndarray, count: int) -> np.ndarray:

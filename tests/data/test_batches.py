@@ -1,4 +1,4 @@
-"""Slots -> tensors: image choice (distinct generators first), collate layout, worker determinism, checks."""
+"""Slots -> tensors: collate layout, worker determinism, checks (image choice: test_choice.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from synthmphn.data.batches import (
     SlotCollate,
     check_images_per_caption,
     check_negatives,
-    choose_images,
 )
 from synthmphn.data.manifest import Manifest, ShardEntry
 from synthmphn.data.records import Group, ImageRecord, NegativeCaption
@@ -80,42 +79,6 @@ def loader(store: GroupStore, workers: int, m: int = 2, start: int = 0) -> DataL
     return DataLoader(
         dataset, batch_sampler=sampler, num_workers=workers, collate_fn=SlotCollate(fake_tokenizer)
     )
-
-
-def test_choose_images_takes_distinct_generators_first() -> None:
-    recs = [ImageRecord(key=f"base.{k}.png", generator=g, seed=k) for k, g in enumerate("aabbc")]
-    for seed in range(20):
-        assert len({r.generator for r in choose_images(recs, 3, seed)}) == 3
-        assert sorted(r.key for r in choose_images(recs, 5, seed)) == sorted(r.key for r in recs)
-    assert choose_images(recs, 2, 7) == choose_images(recs, 2, 7)
-    assert len({tuple(r.key for r in choose_images(recs, 2, s)) for s in range(20)}) > 1
-    with pytest.raises(ValueError, match="6 images of a caption that has 5"):
-        choose_images(recs, 6, 0)
-
-
-def test_choose_images_draws_a_down_weighted_image_about_weight_times_as_often() -> None:
-    """The gate's `downweight`: an image of weight w is among the m chosen ~w times as often as a peer."""
-    plain = [ImageRecord(key=f"base.{k}.png", generator=g, seed=k) for k, g in enumerate("abc")]
-    failed = plain[0].model_copy(update={"weight": 0.25})
-    weighted = [failed, *plain[1:]]
-    draws = 4000
-    hits = sum(failed.key in {r.key for r in choose_images(weighted, 1, s)} for s in range(draws))
-    peer = sum(plain[1].key in {r.key for r in choose_images(weighted, 1, s)} for s in range(draws))
-    # P(failed chosen) = 0.25 * 1/3; P(peer) = 0.25 * 1/3 + 0.75 * 1/2 (failed deferred: 2 eligible)
-    assert abs(hits / draws - 0.25 / 3) < 0.02
-    assert abs(peer / draws - (0.25 / 3 + 0.75 / 2)) < 0.03
-    # every slot still gets m images, and weight 0 only defers: a caption of failures still fills its slot
-    assert all(len(choose_images(weighted, 3, s)) == 3 for s in range(50))
-    zero = [r.model_copy(update={"weight": 0.0}) for r in plain]
-    assert len(choose_images(zero, 2, 3)) == 2
-
-
-def test_choose_images_on_unweighted_records_is_unchanged_by_the_weight_rule() -> None:
-    """weight None and weight 1 draw nothing extra from the RNG: the same seed picks the same images."""
-    recs = [ImageRecord(key=f"base.{k}.png", generator=g, seed=k) for k, g in enumerate("aabbc")]
-    ones = [r.model_copy(update={"weight": 1.0}) for r in recs]
-    for seed in range(20):
-        assert [r.key for r in choose_images(recs, 3, seed)] == [r.key for r in choose_images(ones, 3, seed)]
 
 
 def test_collated_layout(store: GroupStore) -> None:

@@ -10,12 +10,13 @@ decodes m images of that caption (train.images_per_caption) and applies the trai
     text_partner      [B]             the partner slot's row (base <-> HN) or -1 for a single
     text_is_negative  [B]             True for HN captions
 
-Which m images: a caption's images are ordered so that distinct generators come first (a round robin over
-the generators in a seeded order), then the first m are taken. So with `msm-all` data and m = 2 a caption
-gets two different generators. An image the gate down-weighted (`ImageRecord.weight` = w < 1) is eligible
-at a given step with probability w (a seeded draw) and otherwise goes behind every eligible image, so it is
-drawn about w times as often as before while every slot still gets m images (equal images per step). Choice and augmentation are seeded by (seed, step, group, caption), so a
-batch is the same whatever the number of workers and whether the run was resumed.
+Which m images (data/choice.py, shared with the in-memory loader): a caption's images are ordered so that
+distinct generators come first (a round robin over the generators in a random order), then the first m are
+taken. So with `msm-all` data and m = 2 a caption gets two different generators. An image the gate
+down-weighted (`ImageRecord.weight` = w < 1) is eligible at a given step with probability w (a seeded draw)
+and otherwise goes behind every eligible image, so it is drawn about w times as often as before while every
+slot still gets m images (equal images per step). Choice and augmentation are seeded by (seed, step, group,
+caption), so a batch is the same whatever the number of workers and whether the run was resumed.
 
 Each image is decoded once per worker: decoded RGB images are kept (up to `cache_bytes` of pixels per
 worker, 512 MiB by default; the quickstart's whole training split is ~60 MB at 32 px), so from the second
@@ -24,17 +25,18 @@ epoch on a worker only transforms. The transform gets the same PIL image either 
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from synthmphn.data.choice import caption_keys, choose_images
 from synthmphn.data.pixels import split_transform
-from synthmphn.data.records import Group, ImageRecord
+from synthmphn.data.records import Group
 from synthmphn.data.sampler import CaptionSlot
 from synthmphn.data.shards import ShardError
 from synthmphn.data.store import GroupStore
@@ -71,46 +73,6 @@ class TrainBatch:
     def n_captions(self) -> int:
         """B, the number of caption slots."""
         return int(self.tokens.shape[0])
-
-
-def choose_images(records: Sequence[ImageRecord], m: int, seed: int) -> list[ImageRecord]:
-    """m of a caption's images: eligible ones first, each part in generator round robin (`_round_robin`).
-
-    An image with `weight` w (the gate's down-weight; None means 1) is eligible with probability w, drawn
-    from the seeded RNG, so the expected number of times a down-weighted image is trained on scales with w.
-    Raises ValueError when the caption has fewer than m images.
-    """
-    if m > len(records):
-        raise ValueError(f"asked for {m} images of a caption that has {len(records)}")
-    rng = random.Random(seed)
-    eligible: list[ImageRecord] = []
-    deferred: list[ImageRecord] = []
-    for record in records:
-        weight = record.weight
-        (eligible if weight is None or weight >= 1.0 or rng.random() < weight else deferred).append(record)
-    chosen = _round_robin(eligible, rng)
-    if (
-        len(chosen) < m
-    ):  # the deferred images' order is drawn after the eligible ones', so skipping it is exact
-        chosen += _round_robin(deferred, rng)
-    return chosen[:m]
-
-
-def _round_robin(records: Sequence[ImageRecord], rng: random.Random) -> list[ImageRecord]:
-    """The records ordered one per generator at a time, generators and each generator's images shuffled."""
-    by_generator: dict[str, list[ImageRecord]] = {}
-    for record in records:
-        by_generator.setdefault(record.generator, []).append(record)
-    generators = sorted(by_generator)
-    rng.shuffle(generators)
-    columns = [by_generator[name] for name in generators]
-    for images in columns:
-        if len(images) > 1:  # shuffling one image draws nothing
-            rng.shuffle(images)
-    if len(columns) == len(records):  # one image per generator (an MSM pool's usual shape)
-        return [images[0] for images in columns]
-    depths = range(max(len(images) for images in columns))
-    return [images[depth] for depth in depths for images in columns if depth < len(images)]
 
 
 class CaptionDataset(Dataset[SlotSample]):
@@ -150,11 +112,8 @@ class CaptionDataset(Dataset[SlotSample]):
     def __getitem__(self, slot: CaptionSlot) -> SlotSample:
         """Slot -> (m transformed images, caption text), seeded by (seed, step, group, caption)."""
         records = self.store.caption_images(slot.group, slot.neg)
-        chosen = choose_images(
-            records,
-            self.images_per_caption,
-            derive_seed(self.seed, "images", slot.step, slot.group, slot.neg),
-        )
+        key = caption_keys(self.seed, np.array([[slot.step, slot.group, slot.neg]]))[0]
+        chosen = choose_images(records, self.images_per_caption, int(key))
         decoded = [self.decoded(slot.group, r.key) for r in chosen]
         with torch.random.fork_rng(devices=[]):  # seeded augmentation without disturbing the caller's RNG
             # the CPU generator alone: torch.manual_seed would also queue a CUDA seed (a stack trace each call)
@@ -193,7 +152,7 @@ def assemble_batch(
     return TrainBatch(
         images=images,
         tokens=tokens,
-        image_caption=torch.arange(len(slots)).repeat_interleave(torch.tensor(per_caption)),
+        image_caption=torch.from_numpy(np.repeat(np.arange(len(slots), dtype=np.int64), per_caption)),
         text_partner=torch.tensor([s.partner for s in slots], dtype=torch.long),
         text_is_negative=torch.tensor([s.neg >= 0 for s in slots], dtype=torch.bool),
         groups=torch.tensor([s.group for s in slots], dtype=torch.long),

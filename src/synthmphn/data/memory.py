@@ -8,17 +8,20 @@ and the training step, whose threads wait for each other, lost more than that �
 What. At the start of a run every image of the train split goes once through the val transform's PIL steps
 (resize + centre crop to the model's size: the identity for images rendered at that size) and is kept as
 uint8 [N, 3, S, S] (the quickstart's split: 19,950 images, 58 MiB, decoded in ~3 s); every caption is
-tokenised once. A batch is then a row gather: the same m images per caption as `CaptionDataset` picks (`choose_images`, seeded by
-(seed, step, group, caption)), with train.augment one random resized crop over the whole batch
-(`data/crop.py`, each image's box from counter-based draws keyed by (seed, step, group, caption, image)), then ToTensor + Normalize's
+tokenised once. A batch is then a row gather: the m images per caption that `CaptionDataset` also picks
+(`data/choice.py`, the whole batch in one sort keyed by (seed, step, group, caption)), with train.augment one
+random resized crop over the whole batch (`data/crop.py`, each image's box from counter-based draws keyed by
+(seed, step, group, caption, image)), then ToTensor + Normalize's
 arithmetic. Without augmentation a batch equals the worker path's bit for bit; with it, the crop is the same
 distribution as torchvision's PIL `RandomResizedCrop` but not the same pixels (bicubic a = −0.75 vs PIL's
-−0.5), so `train.loader` is part of a run's identity. Every batch depends only on (seed, step, slots), so a
+−0.5, and not rounded to 8 bits), so `train.loader` is part of a run's identity. Every batch depends only on (seed, step, slots), so a
 resumed run equals an uninterrupted one.
 
-Where. The whole batch is made in the training process between steps: ~2 ms for a quickstart batch alone
-(choosing images 1.0, the crop and normalisation 1.0), ~3.7 ms between real training steps (cold caches),
-3.2–3.4 % of the loop's time. Handing the work to a DataLoader worker or a thread was measured slower
+Where. The whole batch is made in the training process between steps: ~1.6 ms for a quickstart batch alone
+(choosing images and boxes 0.55, the crop and normalisation 1.05), ~2.9 ms between real training steps
+(each elementwise op 5–10× slower than alone; not the OpenMP threads waking, OMP_WAIT_POLICY=ACTIVE
+changes nothing: most likely caches full of the optimiser's writes), 2.3–2.4 % of the loop's time.
+Handing the work to a DataLoader worker or a thread was measured slower
 (0.132–0.134 and 0.128–0.134 s/step against 0.120–0.128; a thread that chooses the next batch's images only
 while the backward pass runs, with the GIL free, 0.124–0.129 against 0.121–0.128): on two hyperthreads of one
 core, any other work slows the training threads by about its own time.
@@ -35,13 +38,14 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 
-from synthmphn.data.batches import Tokenizer, TrainBatch, assemble_batch, choose_images
+from synthmphn.data.batches import Tokenizer, TrainBatch, assemble_batch
+from synthmphn.data.choice import ImageTable, caption_keys
 from synthmphn.data.crop import BOX_DRAWS, CropSpec, crop_boxes, resized_crops
 from synthmphn.data.pixels import SplitTransform, split_transform
 from synthmphn.data.sampler import CaptionSlot
 from synthmphn.data.store import GroupStore
 from synthmphn.progress import progress
-from synthmphn.seeding import counter_uniforms, derive_seed, row_keys
+from synthmphn.seeding import counter_uniforms, derive_seed, fold_keys, row_keys
 
 log = logging.getLogger(__name__)
 
@@ -84,27 +88,26 @@ def memory_plan(train_transform: Transform, val_transform: Transform) -> MemoryP
 
 @dataclass(frozen=True)
 class Selection:
-    """What one batch is made of: its slots, images per slot, pixel rows, crop boxes and token rows."""
+    """What one batch is made of: its slots, the pixel rows of its m images per slot (slot by slot), their
+    crop boxes and the slots' token rows."""
 
     slots: list[CaptionSlot]
-    per_caption: list[int]
-    rows: list[int]
+    per_caption: int
+    rows: np.ndarray  # int64 [slots · m]
     boxes: torch.Tensor | None  # int64 [images, 4] (top, left, h, w); None without augmentation
-    token_rows: list[int]
+    token_rows: np.ndarray  # int64 [slots]
 
 
 @dataclass
 class MemoryBatches:
     """Callable slots -> `TrainBatch` over a split held in memory (module docstring). Build with `load`."""
 
-    store: GroupStore
     images_per_caption: int
     plan: MemoryPlan
     seed: int
+    table: ImageTable  # the split's captions and images; entry i of the table is pixel row i
     pixels: torch.Tensor  # uint8 [N, 3, S, S]
-    image_rows: dict[tuple[int, str], int]  # (group, image key) -> pixel row
-    tokens: torch.Tensor  # [C, L]
-    token_rows: dict[tuple[int, int], int]  # (group, caption: -1 base, j negative j) -> token row
+    tokens: torch.Tensor  # [C, L], row c the table's caption c
 
     @classmethod
     def load(
@@ -118,24 +121,20 @@ class MemoryBatches:
     ) -> MemoryBatches | None:
         """Decodes and tokenises the whole split; None when its pixels would exceed `budget_bytes` or the
         tokenizer's width depends on the texts in a call (then a batch could not reuse per-caption rows)."""
-        captions = [
-            (g, neg) for g, group in enumerate(store.groups) for neg in range(-1, len(group.negatives))
-        ]
-        keys = [(g, r.key) for g, neg in captions for r in store.caption_images(g, neg)]
+        table = ImageTable.of_groups(store.groups)
+        keys = [(g, r.key) for g, neg in table.captions for r in store.caption_images(g, neg)]
         first = pil_pixels(plan.pixels, store.image(*keys[0]))
         if len(keys) * first.numel() > budget_bytes:
             log.info("train split: %d images need %d MiB decoded", len(keys), len(keys) * first.numel() >> 20)
             return None
-        texts = [store.caption(g, neg) for g, neg in captions]
+        texts = [store.caption(g, neg) for g, neg in table.captions]
         tokens = tokenizer(texts)
         if tokenizer(texts[:1]).shape[1] != tokens.shape[1]:
             return None
         pixels = torch.empty((len(keys), *first.shape), dtype=torch.uint8)
         for row, key in enumerate(progress(keys, desc="decode train split", unit="image")):
             pixels[row] = pil_pixels(plan.pixels, store.image(*key))
-        image_rows = {key: row for row, key in enumerate(keys)}
-        token_rows = {caption: row for row, caption in enumerate(captions)}
-        return cls(store, images_per_caption, plan, seed, pixels, image_rows, tokens, token_rows)
+        return cls(images_per_caption, plan, seed, table, pixels, tokens)
 
     @property
     def nbytes(self) -> int:
@@ -147,37 +146,34 @@ class MemoryBatches:
         return self.assemble(self.select(slots))
 
     def select(self, slots: Sequence[CaptionSlot]) -> Selection:
-        """Which pixel rows, crop boxes and token rows make the batch of `slots`: `CaptionDataset`'s choice of
-        images (`choose_images`, seeded by (seed, step, group, caption)), and one box per chosen image from
-        counter-based draws keyed by (seed, step, group, caption, image) (`data/crop.py`)."""
-        rows, per_caption = [], []
-        for slot in slots:
-            records = self.store.caption_images(slot.group, slot.neg)
-            choice_seed = derive_seed(self.seed, "images", slot.step, slot.group, slot.neg)
-            chosen = choose_images(records, self.images_per_caption, choice_seed)
-            rows += [self.image_rows[(slot.group, r.key)] for r in chosen]
-            per_caption.append(len(chosen))
+        """Which pixel rows, crop boxes and token rows make the batch of `slots`: the m images per caption
+        `ImageTable.choose` picks (as `CaptionDataset` does), and one box per image from counter-based draws
+        keyed by (seed, step, group, caption, image) (`data/crop.py`)."""
+        m = self.images_per_caption
+        ids = np.array([(s.step, s.group, s.neg) for s in slots], dtype=np.int64).reshape(-1, 3)
+        captions = self.table.caption_ids(ids[:, 1], ids[:, 2])
+        rows = self.table.choose(captions, caption_keys(self.seed, ids), m).ravel()
         boxes = None
         if self.plan.crop is not None:
-            images = [
-                (s.step, s.group, s.neg, i) for s, n in zip(slots, per_caption, strict=True) for i in range(n)
-            ]
-            keys = row_keys(derive_seed(self.seed, "augment"), np.array(images, dtype=np.int64))
+            slot_keys = row_keys(derive_seed(self.seed, "augment"), ids)  # row_keys folds column by column
+            keys = fold_keys(np.repeat(slot_keys, m), np.tile(np.arange(m), len(ids)))
             size = self.pixels.shape[-1]
             boxes = torch.from_numpy(
                 crop_boxes(counter_uniforms(keys, BOX_DRAWS), size, size, self.plan.crop)
             )
-        token_rows = [self.token_rows[(s.group, s.neg)] for s in slots]
-        return Selection(list(slots), per_caption, rows, boxes, token_rows)
+        return Selection(list(slots), m, rows, boxes, captions)
 
     def assemble(self, selection: Selection) -> TrainBatch:
         """The tensors of a selection: gathered pixels, one batched crop, normalisation, gathered tokens."""
-        images = self.pixels.index_select(0, torch.tensor(selection.rows))
-        if selection.boxes is not None:
-            images = resized_crops(images, selection.boxes, self.plan.crop.size)  # type: ignore[union-attr]
-        tokens = self.tokens.index_select(0, torch.tensor(selection.token_rows))
-        pixels = self.plan.pixels.normalise(images)
-        return assemble_batch(selection.slots, selection.per_caption, pixels, tokens)
+        images = self.pixels.index_select(0, torch.from_numpy(selection.rows))
+        if selection.boxes is None:
+            pixels = self.plan.pixels.normalise(images)
+        else:
+            size = self.plan.crop.size  # type: ignore[union-attr]
+            pixels = resized_crops(images, selection.boxes, size, *self.plan.pixels.affine)
+        tokens = self.tokens.index_select(0, torch.from_numpy(selection.token_rows))
+        per_caption = [selection.per_caption] * len(selection.slots)
+        return assemble_batch(selection.slots, per_caption, pixels, tokens)
 
 
 def pil_pixels(pixels: SplitTransform, image: Image.Image) -> torch.Tensor:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -41,6 +42,12 @@ class SplitTransform:
             return torch.stack([self.tensor_steps(image) for image in shaped])
         pixels = torch.from_numpy(np.stack([np.asarray(image, dtype=np.uint8) for image in shaped]))
         return self.normalise(pixels.permute(0, 3, 1, 2).contiguous())
+
+    @cached_property
+    def affine(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale, shift) [3, 1, 1] with `normalise`(x) = x·scale + shift up to float rounding:
+        1 / (255·std) and −mean / std."""
+        return 1 / (255 * self.std), -self.mean / self.std
 
     def normalise(self, pixels: torch.Tensor) -> torch.Tensor:
         """[n, 3, H, W] pixel values 0..255 (uint8, or whole numbers as floats) → ToTensor + Normalize's floats."""
