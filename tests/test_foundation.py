@@ -7,7 +7,7 @@ import pytest
 
 from synthmphn.io import atomic_open, atomic_write_json, read_json
 from synthmphn.registry import Registry
-from synthmphn.seeding import counter_uniforms, derive_seed, row_keys
+from synthmphn.seeding import counter_uniforms, derive_seed, fold_keys, row_keys
 
 
 def test_registry_lists_known_names():
@@ -56,6 +56,8 @@ def test_counter_uniforms_are_splitmix64_and_depend_only_on_their_row_key():
     assert keys[0] == keys[3] and len(set(keys[:3].tolist())) == 3  # a row's key is its ids', nothing else
     assert np.array_equal(row_keys(12345, ids[2:]), keys[2:])
     assert row_keys(12346, ids)[0] != keys[0]
+    # row_keys folds column by column: a prefix's keys extended by the last column give the same keys
+    assert np.array_equal(fold_keys(row_keys(12345, ids[:, :3]), ids[:, 3]), keys)
     draws = counter_uniforms(row_keys(1, np.arange(50_000)[:, None]), 4)
     assert draws.min() >= 0.0 and draws.max() < 1.0
     assert np.allclose(draws.mean(axis=0), 0.5, atol=0.01) and np.allclose(
