@@ -6,12 +6,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthmphn.data.choice import ImageTable, _ranks_within, caption_keys, choose_images
+from synthmphn.data.choice import ImageTable, _ranks_within, caption_keys
 from synthmphn.data.records import Group, ImageRecord, NegativeCaption
+from synthmphn.data.sampler import CaptionSlot
 
 
 def records(generators: str, prefix: str = "base") -> list[ImageRecord]:
     return [ImageRecord(key=f"{prefix}.{k}.png", generator=g, seed=k) for k, g in enumerate(generators)]
+
+
+def choose_images(records: list[ImageRecord], m: int, key: int) -> list[ImageRecord]:
+    """m of one caption's images drawn with caption key `key` (`ImageTable.choose` on a one-caption table)."""
+    table = ImageTable.of_records([records])
+    chosen = table.choose(np.zeros(1, dtype=np.int64), np.array([key], dtype=np.uint64), m)
+    return [records[int(i)] for i in chosen[0]]
 
 
 def test_choose_images_takes_distinct_generators_first() -> None:
@@ -66,8 +74,7 @@ def test_choose_images_on_unweighted_records_is_unchanged_by_the_weight_rule() -
         assert [r.key for r in choose_images(recs, 3, key)] == [r.key for r in choose_images(ones, 3, key)]
 
 
-def test_a_batch_chooses_what_each_caption_alone_chooses() -> None:
-    """The in-memory loader chooses a whole batch at once, the workers one caption at a time: the same."""
+def groups_with_negatives() -> list[Group]:
     groups = [
         Group(
             id=f"g{g}",
@@ -80,17 +87,34 @@ def test_a_batch_chooses_what_each_caption_alone_chooses() -> None:
         for g in range(7)
     ]
     groups[3].images[1] = groups[3].images[1].model_copy(update={"weight": 0.5})
+    return groups
+
+
+def test_a_batch_chooses_what_each_caption_alone_chooses() -> None:
+    """The loaders choose a whole batch at once; each caption's choice is what it alone would get."""
+    groups = groups_with_negatives()
     table = ImageTable.of_groups(groups)
     assert table.captions[:4] == [(0, -1), (1, -1), (1, 0), (2, -1)]
-    slots = np.array([(s, g, neg) for s in range(5) for g in range(7) for neg in (-1, 0) if neg < g % 2])
-    captions = table.caption_ids(slots[:, 1], slots[:, 2])
-    assert [table.captions[c] for c in captions] == [(g, neg) for _, g, neg in slots]
-    keys = caption_keys(0, slots)
-    chosen = table.choose(captions, keys, 2)
-    for (_, g, neg), row, key, caption in zip(slots, chosen, keys, captions, strict=True):
-        recs = groups[g].images if neg == -1 else groups[g].negatives[neg].images
+    slots = [
+        CaptionSlot(group=g, neg=neg, step=s)
+        for s in range(5)
+        for g in range(7)
+        for neg in (-1, 0)
+        if neg < g % 2
+    ]
+    choice = table.choose_slots(slots, 0, 2)
+    assert [table.captions[c] for c in choice.captions] == [(s.group, s.neg) for s in slots]
+    keys = caption_keys(0, choice.ids)
+    for slot, row, key, caption in zip(slots, choice.entries, keys, choice.captions, strict=True):
+        recs = groups[slot.group].images if slot.neg == -1 else groups[slot.group].negatives[slot.neg].images
         alone = [recs.index(r) for r in choose_images(recs, 2, int(key))]
         assert (row - table.start[caption]).tolist() == alone
+
+
+def test_a_negative_a_group_does_not_have_is_an_error() -> None:
+    table = ImageTable.of_groups(groups_with_negatives())
+    with pytest.raises(IndexError, match="group 2 has 0 negative"):
+        table.choose_slots([CaptionSlot(group=1, neg=0), CaptionSlot(group=2, neg=0)], 0, 2)
 
 
 def test_ranks_within_counts_from_zero_in_each_label_set() -> None:

@@ -34,7 +34,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from synthmphn.data.choice import caption_keys, choose_images
+from synthmphn.data.choice import ImageTable
 from synthmphn.data.pixels import split_transform
 from synthmphn.data.records import Group
 from synthmphn.data.sampler import CaptionSlot
@@ -92,6 +92,7 @@ class CaptionDataset(Dataset[SlotSample]):
         self.split = split_transform(transform)  # one tensor conversion per caption (data/pixels.py)
         self.seed = seed
         self.cache_bytes = cache_bytes
+        self.table = ImageTable.of_groups(store.groups)
         self._decoded: dict[tuple[int, str], Image.Image] = {}
         self._cached_bytes = 0
 
@@ -111,10 +112,20 @@ class CaptionDataset(Dataset[SlotSample]):
 
     def __getitem__(self, slot: CaptionSlot) -> SlotSample:
         """Slot -> (m transformed images, caption text), seeded by (seed, step, group, caption)."""
+        return self.__getitems__([slot])[0]
+
+    def __getitems__(self, slots: list[CaptionSlot]) -> list[SlotSample]:
+        """A batch of slots (the DataLoader's batched fetch): the images of all chosen at once
+        (`ImageTable.choose_slots`, as the in-memory loader does), then each slot decoded and transformed."""
+        choice = self.table.choose_slots(slots, self.seed, self.images_per_caption)
+        local = choice.entries - self.table.start[choice.captions][:, None]
+        return [self.sample(slot, row.tolist()) for slot, row in zip(slots, local, strict=True)]
+
+    def sample(self, slot: CaptionSlot, chosen: list[int]) -> SlotSample:
+        """Slot -> its images number `chosen` (indices into its caption's records), transformed with the
+        augmentation seeded by (seed, step, group, caption), and its caption text."""
         records = self.store.caption_images(slot.group, slot.neg)
-        key = caption_keys(self.seed, np.array([[slot.step, slot.group, slot.neg]]))[0]
-        chosen = choose_images(records, self.images_per_caption, int(key))
-        decoded = [self.decoded(slot.group, r.key) for r in chosen]
+        decoded = [self.decoded(slot.group, records[i].key) for i in chosen]
         with torch.random.fork_rng(devices=[]):  # seeded augmentation without disturbing the caller's RNG
             # the CPU generator alone: torch.manual_seed would also queue a CUDA seed (a stack trace each call)
             torch.default_generator.manual_seed(

@@ -10,8 +10,8 @@ How. Every random number is a counter-based draw (`seeding.counter_uniforms`) ke
 one sort of the batch's images by (caption, part, depth in its generator's shuffled list, the generator's
 draw for that part): a few numpy calls per batch instead of a seeded `random.Random` and Python loops per
 caption (1.5 ms per quickstart batch, half the time the training loop waited for data). The in-memory
-loader (`data/memory.py`) and the DataLoader workers (`CaptionDataset`) both call `ImageTable.choose`, so
-they pick the same images.
+loader (`data/memory.py`) and the DataLoader workers (`CaptionDataset.__getitems__`, a batch per call) both
+call `ImageTable.choose_slots`, so they pick the same images.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthmphn.data.records import Group, ImageRecord
+from synthmphn.data.sampler import CaptionSlot
 from synthmphn.seeding import counter_uniforms, derive_seed, fold_keys, row_keys
 
 
@@ -71,8 +72,24 @@ class ImageTable:
         )
 
     def caption_ids(self, groups: np.ndarray, negs: np.ndarray) -> np.ndarray:
-        """The caption ids of (group, neg) pairs."""
-        return self.first[groups] + 1 + negs
+        """The caption ids of (group, neg) pairs; IndexError for a negative a group does not have."""
+        ids = self.first[groups] + 1 + negs
+        ends = np.append(self.first[1:], len(self.captions))[groups]  # one past each group's last caption
+        wrong = np.flatnonzero((negs < -1) | (ids >= ends))
+        if len(wrong):
+            k = wrong[0]
+            raise IndexError(
+                f"group {groups[k]} has {ends[k] - self.first[groups[k]] - 1} negative(s); "
+                f"asked for negative {negs[k]}"
+            )
+        return ids
+
+    def choose_slots(self, slots: Sequence[CaptionSlot], seed: int, m: int) -> SlotChoice:
+        """The images of a batch of `slots` in a run seeded `seed`: `choose` with each slot's caption key
+        (seed, step, group, caption)."""
+        ids = np.array([(s.step, s.group, s.neg) for s in slots], dtype=np.int64).reshape(-1, 3)
+        captions = self.caption_ids(ids[:, 1], ids[:, 2])
+        return SlotChoice(ids, captions, self.choose(captions, caption_keys(seed, ids), m))
 
     def choose(self, captions: np.ndarray, keys: np.ndarray, m: int) -> np.ndarray:
         """int64 [n, m]: the entries chosen for captions `captions` [n] drawn with caption keys `keys` [n]
@@ -94,6 +111,15 @@ class ImageTable:
         return entry[order[offset[:, None] + np.arange(m)]]
 
 
+@dataclass(frozen=True)
+class SlotChoice:
+    """`ImageTable.choose_slots`' answer: each slot's (step, group, neg) row, caption id and chosen entries."""
+
+    ids: np.ndarray  # int64 [n, 3]
+    captions: np.ndarray  # int64 [n]
+    entries: np.ndarray  # int64 [n, m]
+
+
 def _ranks_within(values: np.ndarray, *labels: np.ndarray) -> np.ndarray:
     """int64: each value's rank (0 = smallest) among the values that share all of its `labels`."""
     order = np.lexsort((values, *reversed(labels)))
@@ -109,10 +135,3 @@ def caption_keys(seed: int, slots: np.ndarray) -> np.ndarray:
     """uint64 [n]: the key of the image choice of each row (step, group, neg) of `slots` [n, 3] in a run
     seeded `seed`."""
     return row_keys(derive_seed(seed, "images"), slots)
-
-
-def choose_images(records: Sequence[ImageRecord], m: int, key: int) -> list[ImageRecord]:
-    """m of one caption's images by `ImageTable.choose`'s rule, drawn with caption key `key`."""
-    table = ImageTable.of_records([records])
-    chosen = table.choose(np.zeros(1, dtype=np.int64), np.array([key], dtype=np.uint64), m)
-    return [records[int(i)] for i in chosen[0]]

@@ -39,7 +39,7 @@ from PIL import Image
 from torchvision import transforms as T
 
 from synthmphn.data.batches import Tokenizer, TrainBatch, assemble_batch
-from synthmphn.data.choice import ImageTable, caption_keys
+from synthmphn.data.choice import ImageTable
 from synthmphn.data.crop import BOX_DRAWS, CropSpec, crop_boxes, resized_crops
 from synthmphn.data.pixels import SplitTransform, split_transform
 from synthmphn.data.sampler import CaptionSlot
@@ -147,12 +147,11 @@ class MemoryBatches:
 
     def select(self, slots: Sequence[CaptionSlot]) -> Selection:
         """Which pixel rows, crop boxes and token rows make the batch of `slots`: the m images per caption
-        `ImageTable.choose` picks (as `CaptionDataset` does), and one box per image from counter-based draws
+        `ImageTable.choose_slots` picks (as `CaptionDataset` does), and one box per image from counter-based draws
         keyed by (seed, step, group, caption, image) (`data/crop.py`)."""
         m = self.images_per_caption
-        ids = np.array([(s.step, s.group, s.neg) for s in slots], dtype=np.int64).reshape(-1, 3)
-        captions = self.table.caption_ids(ids[:, 1], ids[:, 2])
-        rows = self.table.choose(captions, caption_keys(self.seed, ids), m).ravel()
+        choice = self.table.choose_slots(slots, self.seed, m)
+        ids, rows = choice.ids, choice.entries.ravel()
         boxes = None
         if self.plan.crop is not None:
             slot_keys = row_keys(derive_seed(self.seed, "augment"), ids)  # row_keys folds column by column
@@ -161,7 +160,7 @@ class MemoryBatches:
             boxes = torch.from_numpy(
                 crop_boxes(counter_uniforms(keys, BOX_DRAWS), size, size, self.plan.crop)
             )
-        return Selection(list(slots), m, rows, boxes, captions)
+        return Selection(list(slots), m, rows, boxes, choice.captions)
 
     def assemble(self, selection: Selection) -> TrainBatch:
         """The tensors of a selection: gathered pixels, one batched crop, normalisation, gathered tokens."""
